@@ -1,1 +1,15 @@
-//! landfall-core
+//! Landfall's domain core: everything the update server decides, with no IO.
+//!
+//! * [`version`] — the plugin's version rules (`fixSemver`, builtin substitution).
+//! * [`plugin`] — the wire shapes the unmodified `@capgo/capacitor-updater` plugin sends and expects.
+//! * [`channel`] — channels, their Capgo flags and the bundles they point at.
+//! * [`decide`] — the `/updates` decision (channel resolution, flags, key ids, rollouts).
+//! * [`names`] — validation of app ids, channel names and bundle version names.
+//! * [`bundle_zip`] — the safety checks every uploaded bundle zip must pass.
+
+pub mod bundle_zip;
+pub mod channel;
+pub mod decide;
+pub mod names;
+pub mod plugin;
+pub mod version;
