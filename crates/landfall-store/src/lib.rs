@@ -1,1 +1,119 @@
-//! landfall-store
+//! Landfall's storage layer: the metadata [`Store`] trait with its row models, and the [`blob`] store.
+//!
+//! Implementations live in their own crates (`landfall-store-sqlite`; PostgreSQL slots in beside it).
+//! Every mutating call that changes what devices receive takes an `actor` and writes an audit entry in
+//! the same transaction, so the content-change log can never disagree with the data.
+
+pub mod blob;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod models;
+
+pub use models::*;
+
+use async_trait::async_trait;
+use landfall_core::channel::ChannelFlags;
+use thiserror::Error;
+
+/// A storage failure.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The named thing does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The write conflicts with existing data (duplicate name, still referenced, …).
+    #[error("{0}")]
+    Conflict(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Result alias for store calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The metadata store. Held as `Arc<dyn Store>`.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- apps
+    async fn create_app(&self, app_id: &str, name: &str, actor: &str) -> StoreResult<App>;
+    async fn get_app(&self, app_id: &str) -> StoreResult<App>;
+    async fn list_apps(&self) -> StoreResult<Vec<App>>;
+
+    // --- bundles
+    /// Insert a bundle and its variants; `Conflict` if the version name was ever used in this app.
+    async fn insert_bundle(&self, new: NewBundle, actor: &str) -> StoreResult<Bundle>;
+    async fn get_bundle(&self, app_id: &str, version: &str) -> StoreResult<Bundle>;
+    async fn get_bundle_by_id(&self, id: i64) -> StoreResult<Bundle>;
+    async fn list_bundles(&self, app_id: &str) -> StoreResult<Vec<Bundle>>;
+    /// Soft-delete; `Conflict` while a channel or rollout serves it. The name stays reserved.
+    async fn delete_bundle(&self, app_id: &str, version: &str, actor: &str) -> StoreResult<()>;
+    /// Every blob hash a live bundle variant references (for garbage collection).
+    async fn referenced_blobs(&self) -> StoreResult<Vec<String>>;
+
+    // --- channels
+    async fn create_channel(&self, new: NewChannel, actor: &str) -> StoreResult<Channel>;
+    async fn get_channel(&self, app_id: &str, name: &str) -> StoreResult<Channel>;
+    async fn list_channels(&self, app_id: &str) -> StoreResult<Vec<Channel>>;
+    /// Change flags and/or target; a target change appends to the channel's history.
+    async fn update_channel(
+        &self,
+        channel_id: i64,
+        change: ChannelChange,
+        actor: &str,
+    ) -> StoreResult<Channel>;
+    /// Newest first.
+    async fn channel_history(&self, channel_id: i64) -> StoreResult<Vec<ChannelHistoryEntry>>;
+
+    // --- devices
+    /// Force a device onto a channel (`None` removes the override).
+    async fn set_override(
+        &self,
+        app_id: &str,
+        device_id: &str,
+        channel_id: Option<i64>,
+        actor: &str,
+    ) -> StoreResult<()>;
+    async fn list_overrides(&self, app_id: &str) -> StoreResult<Vec<DeviceOverride>>;
+    /// Record a batch of device check-ins (insert or update, keeping `first_seen`).
+    async fn upsert_devices(&self, seen: &[DeviceSeen]) -> StoreResult<()>;
+    async fn list_devices(&self, app_id: &str, filter: &DeviceFilter) -> StoreResult<Vec<Device>>;
+
+    // --- stats and audit
+    async fn insert_stats(&self, events: &[StatEvent]) -> StoreResult<()>;
+    async fn count_stats(&self, app_id: &str) -> StoreResult<i64>;
+    async fn list_audit(
+        &self,
+        app_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<AuditEntry>>;
+
+    // --- tokens
+    async fn create_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        scopes: &[Scope],
+    ) -> StoreResult<Token>;
+    async fn find_token(&self, token_hash: &str) -> StoreResult<Option<Token>>;
+    async fn list_tokens(&self) -> StoreResult<Vec<Token>>;
+    async fn revoke_token(&self, id: i64) -> StoreResult<()>;
+    async fn count_tokens(&self) -> StoreResult<i64>;
+}
+
+/// Default flags for a new channel: Capgo's defaults, public when it is the app's first channel.
+pub fn default_flags(first_channel: bool) -> ChannelFlags {
+    ChannelFlags {
+        public: first_channel,
+        ..ChannelFlags::default()
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}

@@ -1,0 +1,231 @@
+//! Content-addressed blob storage: bundle zips and delta files, keyed by the sha256 of their bytes.
+//!
+//! Uploads are staged in a local temp directory (hashed and validated there), then moved into the
+//! store with [`BlobStore::put_file`]; a blob is written completely and synced before the metadata
+//! that references it is committed. Unreferenced blobs (a killed upload) are removed by
+//! garbage collection, never served by a bundle.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use tokio::io::{AsyncRead, AsyncSeekExt};
+
+/// A readable blob (or a byte range of it).
+pub struct BlobRead {
+    /// Full size of the blob.
+    pub size: u64,
+    /// Bytes from the requested start to the requested end.
+    pub body: Pin<Box<dyn AsyncRead + Send>>,
+}
+
+impl std::fmt::Debug for BlobRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobRead")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where blobs live.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// Move a fully written local file into the store under `sha256` (idempotent).
+    async fn put_file(&self, sha256: &str, path: &Path) -> io::Result<()>;
+    /// Store bytes under `sha256` (idempotent).
+    async fn put_bytes(&self, sha256: &str, bytes: &[u8]) -> io::Result<()>;
+    /// Open a blob from byte `start` to `end` (exclusive; `None` = to the end). `None` if absent.
+    async fn open(
+        &self,
+        sha256: &str,
+        start: u64,
+        end: Option<u64>,
+    ) -> io::Result<Option<BlobRead>>;
+    /// Size of a blob, `None` if absent.
+    async fn size(&self, sha256: &str) -> io::Result<Option<u64>>;
+    /// Remove a blob (no error if absent).
+    async fn delete(&self, sha256: &str) -> io::Result<()>;
+    /// Every stored blob hash.
+    async fn list(&self) -> io::Result<Vec<String>>;
+}
+
+/// Whether `s` is a lowercase sha256 hex string (the only accepted blob key).
+pub fn is_blob_key(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn bad_key(k: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("not a sha256 blob key: {k:?}"),
+    )
+}
+
+/// Blobs on the local disk: `<root>/<aa>/<sha256>`.
+#[derive(Debug, Clone)]
+pub struct LocalBlobStore {
+    root: PathBuf,
+}
+
+impl LocalBlobStore {
+    /// Use (and create) `root`.
+    pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(&root)?;
+        Ok(Self { root })
+    }
+
+    fn path(&self, sha256: &str) -> io::Result<PathBuf> {
+        if !is_blob_key(sha256) {
+            return Err(bad_key(sha256));
+        }
+        Ok(self.root.join(&sha256[..2]).join(sha256))
+    }
+}
+
+async fn sync_dir(dir: &Path) -> io::Result<()> {
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
+        .await
+        .map_err(io::Error::other)?
+}
+
+#[async_trait]
+impl BlobStore for LocalBlobStore {
+    async fn put_file(&self, sha256: &str, src: &Path) -> io::Result<()> {
+        let dst = self.path(sha256)?;
+        if tokio::fs::try_exists(&dst).await? {
+            return Ok(());
+        }
+        let dir = dst.parent().map(Path::to_owned).unwrap_or_default();
+        tokio::fs::create_dir_all(&dir).await?;
+        tokio::fs::File::open(src).await?.sync_all().await?;
+        if tokio::fs::rename(src, &dst).await.is_err() {
+            // Different filesystem: copy to a temp name beside the target, sync, then rename.
+            let tmp = dir.join(format!(".{sha256}.{}", uuid::Uuid::new_v4()));
+            tokio::fs::copy(src, &tmp).await?;
+            tokio::fs::File::open(&tmp).await?.sync_all().await?;
+            tokio::fs::rename(&tmp, &dst).await?;
+        }
+        sync_dir(&dir).await
+    }
+
+    async fn put_bytes(&self, sha256: &str, bytes: &[u8]) -> io::Result<()> {
+        let dst = self.path(sha256)?;
+        if tokio::fs::try_exists(&dst).await? {
+            return Ok(());
+        }
+        let dir = dst.parent().map(Path::to_owned).unwrap_or_default();
+        tokio::fs::create_dir_all(&dir).await?;
+        let tmp = dir.join(format!(".{sha256}.{}", uuid::Uuid::new_v4()));
+        tokio::fs::write(&tmp, bytes).await?;
+        tokio::fs::File::open(&tmp).await?.sync_all().await?;
+        tokio::fs::rename(&tmp, &dst).await?;
+        sync_dir(&dir).await
+    }
+
+    async fn open(
+        &self,
+        sha256: &str,
+        start: u64,
+        end: Option<u64>,
+    ) -> io::Result<Option<BlobRead>> {
+        use tokio::io::AsyncReadExt;
+        let path = self.path(sha256)?;
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let size = file.metadata().await?.len();
+        if start > 0 {
+            file.seek(io::SeekFrom::Start(start)).await?;
+        }
+        let end = end.unwrap_or(size).min(size);
+        let body = file.take(end.saturating_sub(start));
+        Ok(Some(BlobRead {
+            size,
+            body: Box::pin(body),
+        }))
+    }
+
+    async fn size(&self, sha256: &str) -> io::Result<Option<u64>> {
+        match tokio::fs::metadata(self.path(sha256)?).await {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn delete(&self, sha256: &str) -> io::Result<()> {
+        match tokio::fs::remove_file(self.path(sha256)?).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    async fn list(&self) -> io::Result<Vec<String>> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            for shard in std::fs::read_dir(&root)? {
+                let shard = shard?;
+                if !shard.file_type()?.is_dir() {
+                    continue;
+                }
+                for f in std::fs::read_dir(shard.path())? {
+                    let name = f?.file_name().to_string_lossy().into_owned();
+                    if is_blob_key(&name) {
+                        out.push(name);
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    const K: &str = "4815fdee19163c8c7dedc438c32bcd1a3d8d9218835ba099371efadaeb00cac4";
+
+    #[tokio::test]
+    async fn put_open_range_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path().join("blobs")).unwrap();
+        let src = dir.path().join("upload.tmp");
+        std::fs::write(&src, b"0123456789").unwrap();
+        store.put_file(K, &src).await.unwrap();
+        assert!(!src.exists(), "staged file is moved, not copied");
+        assert_eq!(store.size(K).await.unwrap(), Some(10));
+        let mut r = store.open(K, 4, None).await.unwrap().unwrap();
+        let mut got = String::new();
+        r.body.read_to_string(&mut got).await.unwrap();
+        assert_eq!((r.size, got.as_str()), (10, "456789"));
+        let mut r = store.open(K, 2, Some(5)).await.unwrap().unwrap();
+        let mut got = String::new();
+        r.body.read_to_string(&mut got).await.unwrap();
+        assert_eq!(got, "234");
+        assert_eq!(store.list().await.unwrap(), vec![K.to_owned()]);
+        store.delete(K).await.unwrap();
+        assert!(store.open(K, 0, None).await.unwrap().is_none());
+        store.delete(K).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn refuses_non_hash_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path()).unwrap();
+        assert!(store.put_bytes("../../etc/passwd", b"x").await.is_err());
+        assert!(store.open("ABC", 0, None).await.is_err());
+        store.put_bytes(K, b"abc").await.unwrap();
+        store.put_bytes(K, b"abc").await.unwrap();
+        assert_eq!(store.size(K).await.unwrap(), Some(3));
+    }
+}

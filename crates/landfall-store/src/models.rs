@@ -1,0 +1,279 @@
+//! Row models shared by every store implementation.
+
+use landfall_core::channel::ChannelFlags;
+use serde::{Deserialize, Serialize};
+
+/// An app (one Capacitor `appId`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct App {
+    pub app_id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// A file of a delta manifest as stored: where its bytes live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredManifestFile {
+    /// Path in the bundle, with `.br` when the stored bytes are brotli-compressed.
+    pub file_name: String,
+    /// Plain sha256 hex, or the signed 512-hex hash when encrypted.
+    pub file_hash: String,
+    /// Content hash of the stored bytes (the blob key).
+    pub blob_sha256: String,
+    /// Size of the stored bytes.
+    pub size: u64,
+}
+
+/// One servable form of a bundle (plain, or encrypted with one key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleVariantRow {
+    pub key_id: Option<String>,
+    /// Content hash of the stored zip (plain or ciphertext); `None` for external or manifest-only.
+    pub blob_sha256: Option<String>,
+    pub blob_size: Option<u64>,
+    pub external_url: Option<String>,
+    pub session_key: String,
+    pub checksum: String,
+    pub manifest: Vec<StoredManifestFile>,
+}
+
+/// A bundle to insert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBundle {
+    pub app_id: String,
+    pub version: String,
+    /// Size of the plain zip.
+    pub size: u64,
+    /// sha256 hex of the plain zip.
+    pub sha256: String,
+    pub min_update_version: Option<String>,
+    pub link: Option<String>,
+    pub comment: Option<String>,
+    pub variants: Vec<BundleVariantRow>,
+}
+
+/// A stored bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bundle {
+    pub id: i64,
+    pub app_id: String,
+    pub version: String,
+    pub size: u64,
+    pub sha256: String,
+    pub min_update_version: Option<String>,
+    pub link: Option<String>,
+    pub comment: Option<String>,
+    pub created_at: i64,
+    pub created_by: String,
+    pub deleted_at: Option<i64>,
+    pub variants: Vec<BundleVariantRow>,
+}
+
+/// A progressive rollout on a channel, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutRow {
+    /// `None` = builtin.
+    pub bundle_id: Option<i64>,
+    pub basis_points: u16,
+    pub paused: bool,
+}
+
+/// A channel to insert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChannel {
+    pub app_id: String,
+    pub name: String,
+    pub flags: ChannelFlags,
+    /// `None` = builtin.
+    pub bundle_id: Option<i64>,
+}
+
+/// A stored channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    pub id: i64,
+    pub app_id: String,
+    pub name: String,
+    pub flags: ChannelFlags,
+    /// `None` = builtin.
+    pub bundle_id: Option<i64>,
+    pub rollout: Option<RolloutRow>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A change to a channel; `None` fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelChange {
+    pub flags: Option<ChannelFlags>,
+    /// `Some(None)` = point at builtin.
+    pub target: Option<Option<i64>>,
+    /// `Some(None)` = end the rollout.
+    pub rollout: Option<Option<RolloutRow>>,
+    /// Recorded in the history and audit log (`set`, `rollback`, `kill_switch`, …).
+    pub reason: String,
+}
+
+/// One target change of a channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelHistoryEntry {
+    pub id: i64,
+    pub channel_id: i64,
+    /// `None` = builtin.
+    pub bundle_id: Option<i64>,
+    pub at: i64,
+    pub actor: String,
+    pub reason: String,
+}
+
+/// An admin-forced channel for one device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceOverride {
+    pub app_id: String,
+    pub device_id: String,
+    pub channel_id: i64,
+    pub created_at: i64,
+}
+
+/// A device check-in to record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceSeen {
+    pub app_id: String,
+    pub device_id: String,
+    pub platform: String,
+    pub version_build: String,
+    pub version_code: String,
+    pub version_os: String,
+    pub version_name: String,
+    pub plugin_version: String,
+    pub custom_id: String,
+    pub is_emulator: bool,
+    pub is_prod: bool,
+    pub install_source: String,
+    /// Channel the device resolved to (empty if none).
+    pub channel: String,
+    pub key_id: String,
+    pub seen_at: i64,
+}
+
+/// A recorded device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    #[serde(flatten)]
+    pub last: DeviceSeen,
+    pub first_seen: i64,
+}
+
+/// Filters for listing devices.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceFilter {
+    /// Substring of device id or custom id.
+    pub search: Option<String>,
+    pub channel: Option<String>,
+    pub version_name: Option<String>,
+    pub platform: Option<String>,
+    pub limit: u32,
+}
+
+/// One telemetry event from a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatEvent {
+    pub app_id: String,
+    pub device_id: String,
+    pub action: String,
+    pub version_name: String,
+    pub old_version_name: String,
+    pub platform: String,
+    pub plugin_version: String,
+    /// Event time from the device (epoch ms), or the receive time.
+    pub at: i64,
+    pub received_at: i64,
+    /// JSON object of string metadata, if any.
+    pub metadata: Option<String>,
+}
+
+/// A content change (upload, channel move, rollback, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub app_id: String,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub detail: serde_json::Value,
+}
+
+/// Access level of a token on an app (ordered: read < upload < admin).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Read,
+    Upload,
+    Admin,
+}
+
+impl Role {
+    /// Parse `read|upload|admin`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "read" => Some(Self::Read),
+            "upload" => Some(Self::Upload),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A grant: a role on one app, or on every app (`app = "*"`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Scope {
+    pub app: String,
+    pub role: Role,
+}
+
+impl Scope {
+    /// Parse `APP:ROLE` (APP may be `*`).
+    pub fn parse(s: &str) -> Option<Self> {
+        let (app, role) = s.rsplit_once(':')?;
+        let role = Role::parse(role)?;
+        if app != "*" && !landfall_core::names::is_valid_app_id(app) {
+            return None;
+        }
+        Some(Self {
+            app: app.to_owned(),
+            role,
+        })
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let role = match self.role {
+            Role::Read => "read",
+            Role::Upload => "upload",
+            Role::Admin => "admin",
+        };
+        write!(f, "{}:{role}", self.app)
+    }
+}
+
+/// A stored API token (only its hash is kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    pub id: i64,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl Token {
+    /// Whether this token may act with `role` on `app` (`None` = a server-wide action).
+    pub fn allows(&self, app: Option<&str>, role: Role) -> bool {
+        self.revoked_at.is_none()
+            && self
+                .scopes
+                .iter()
+                .any(|s| s.role >= role && (s.app == "*" || Some(s.app.as_str()) == app))
+    }
+}
