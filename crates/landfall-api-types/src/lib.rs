@@ -1,1 +1,316 @@
-//! landfall-api-types
+//! Request and response bodies of the admin API under `/api/v1`.
+//!
+//! Routes (all JSON unless noted; bearer token with the scope in brackets):
+//!
+//! | method & path | body → answer | scope |
+//! |---|---|---|
+//! | `POST /api/v1/apps` | [`CreateApp`] → [`AppInfo`] | `*:admin` |
+//! | `GET /api/v1/apps` | → `Vec<AppInfo>` (apps the token can read) | any |
+//! | `GET /api/v1/apps/{app}` | → [`AppInfo`] | read |
+//! | `POST /api/v1/apps/{app}/bundles?version=&channel=&min_update_version=&link=&comment=` | raw zip body (`application/zip`, streamed) → [`UploadResult`] | upload |
+//! | `POST /api/v1/apps/{app}/bundles/external` | [`ExternalBundle`] → [`UploadResult`] | upload |
+//! | `GET /api/v1/apps/{app}/bundles` | → `Vec<BundleInfo>` | read |
+//! | `GET /api/v1/apps/{app}/bundles/{version}` | → [`BundleInfo`] | read |
+//! | `DELETE /api/v1/apps/{app}/bundles/{version}` | → 204 | admin |
+//! | `POST /api/v1/apps/{app}/channels` | [`CreateChannel`] → [`ChannelInfo`] | admin |
+//! | `GET /api/v1/apps/{app}/channels` | → `Vec<ChannelInfo>` | read |
+//! | `GET /api/v1/apps/{app}/channels/{name}` | → [`ChannelInfo`] | read |
+//! | `PATCH /api/v1/apps/{app}/channels/{name}` | [`UpdateChannel`] → [`ChannelInfo`] | upload (target only) / admin |
+//! | `POST /api/v1/apps/{app}/channels/{name}/rollback` | [`Rollback`] → [`ChannelInfo`] | upload |
+//! | `GET /api/v1/apps/{app}/channels/{name}/history` | → `Vec<HistoryEntry>` | read |
+//! | `GET /api/v1/apps/{app}/devices?search=&channel=&version=&platform=&limit=` | → `Vec<DeviceInfo>` | read |
+//! | `PUT /api/v1/apps/{app}/devices/{device_id}/override` | [`SetOverride`] → [`OverrideInfo`] | admin |
+//! | `DELETE /api/v1/apps/{app}/devices/{device_id}/override` | → 204 | admin |
+//! | `GET /api/v1/apps/{app}/audit?from=&to=` (epoch ms) | → `Vec<AuditInfo>` | read |
+//! | `POST /api/v1/tokens` | [`CreateToken`] → [`TokenCreated`] | `*:admin` |
+//! | `GET /api/v1/tokens` | → `Vec<TokenInfo>` | `*:admin` |
+//! | `DELETE /api/v1/tokens/{id}` | → 204 | `*:admin` |
+//! | `GET /api/v1/openapi.json` | → OpenAPI 3.1 document | none |
+//!
+//! Every error is [`ApiError`] `{"error": "<stable_code>", "message": "<what to do>"}` with a 4xx/5xx status.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The error body of every failed admin call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ApiError {
+    /// Stable machine-readable code, e.g. `app_not_found`, `version_exists`, `invalid_zip`.
+    pub error: String,
+    /// What went wrong and what to do about it.
+    pub message: String,
+}
+
+/// `POST /apps`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CreateApp {
+    /// Capacitor appId, e.g. `com.example.app`.
+    pub app_id: String,
+    /// Display name (defaults to the app id).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// An app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AppInfo {
+    pub app_id: String,
+    pub name: String,
+    /// Epoch milliseconds.
+    pub created_at: i64,
+}
+
+/// Query of `POST /apps/{app}/bundles` (the body is the zip).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UploadParams {
+    /// Semantic version, unique per app forever.
+    pub version: String,
+    /// Point this channel at the new bundle (created if missing; an app's first channel is public).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// For channels with `disable_auto_update = version_number`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_update_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// `POST /apps/{app}/bundles/external`: a bundle hosted elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ExternalBundle {
+    pub version: String,
+    /// HTTPS URL devices download the zip from.
+    pub url: String,
+    /// sha256 hex of the zip (or the signed checksum when `session_key` is set).
+    pub checksum: String,
+    /// Size in bytes, if known.
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// `iv:key` from `capgo bundle encrypt`, for encrypted bundles.
+    #[serde(default)]
+    pub session_key: Option<String>,
+    #[serde(default)]
+    pub channel: Option<String>,
+    #[serde(default)]
+    pub min_update_version: Option<String>,
+    #[serde(default)]
+    pub link: Option<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// A bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BundleInfo {
+    pub version: String,
+    /// Bytes of the zip.
+    pub size: u64,
+    /// sha256 hex of the plain zip.
+    pub sha256: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub min_update_version: Option<String>,
+    pub link: Option<String>,
+    pub comment: Option<String>,
+    /// Key ids this bundle is signed with (empty = plain).
+    pub key_ids: Vec<String>,
+    /// Set for bundles hosted elsewhere.
+    pub external_url: Option<String>,
+    /// Number of files in the delta manifest (0 = no delta).
+    pub manifest_files: usize,
+}
+
+/// Answer of an upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UploadResult {
+    pub bundle: BundleInfo,
+    /// The channel now serving it, if `channel` was given.
+    pub channel: Option<ChannelInfo>,
+    /// Things worth a look that did not stop the upload.
+    pub warnings: Vec<String>,
+}
+
+/// Capgo channel flags; every field optional in requests (absent = unchanged / Capgo default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChannelFlagsPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_device_self_set: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ios: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub android: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub electron: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_emulator: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_device: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_dev: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_prod: Option<bool>,
+    /// `none|major|minor|patch|version_number`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_auto_update: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_auto_update_under_native: Option<bool>,
+}
+
+/// Every flag of a channel, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChannelFlagsInfo {
+    pub public: bool,
+    pub allow_device_self_set: bool,
+    pub ios: bool,
+    pub android: bool,
+    pub electron: bool,
+    pub allow_emulator: bool,
+    pub allow_device: bool,
+    pub allow_dev: bool,
+    pub allow_prod: bool,
+    pub disable_auto_update: String,
+    pub disable_auto_update_under_native: bool,
+}
+
+/// A progressive rollout of a second bundle on a channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RolloutInfo {
+    /// Version or `builtin`.
+    pub bundle: String,
+    /// 0–100, two decimals.
+    pub percent: f64,
+    pub paused: bool,
+}
+
+/// A channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ChannelInfo {
+    pub id: i64,
+    pub name: String,
+    /// Version served, or `builtin`.
+    pub bundle: String,
+    pub flags: ChannelFlagsInfo,
+    pub rollout: Option<RolloutInfo>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// `POST /apps/{app}/channels`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CreateChannel {
+    pub name: String,
+    /// Version to serve, or `builtin` (default).
+    #[serde(default)]
+    pub bundle: Option<String>,
+    #[serde(default)]
+    pub flags: ChannelFlagsPatch,
+}
+
+/// `PATCH /apps/{app}/channels/{name}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UpdateChannel {
+    /// Version to serve, or `builtin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<String>,
+    #[serde(default)]
+    pub flags: ChannelFlagsPatch,
+    /// Start or change a rollout (`percent` 0–100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutInfo>,
+    /// End the rollout.
+    #[serde(default)]
+    pub end_rollout: bool,
+}
+
+/// `POST /apps/{app}/channels/{name}/rollback`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Rollback {
+    /// `builtin`, a version, or absent for "the bundle served before".
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+/// One target change of a channel (newest first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HistoryEntry {
+    /// Version or `builtin`.
+    pub bundle: String,
+    pub at: i64,
+    pub actor: String,
+    pub reason: String,
+}
+
+/// A device that checked in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceInfo {
+    pub device_id: String,
+    pub custom_id: String,
+    pub platform: String,
+    pub version_name: String,
+    pub version_build: String,
+    pub version_code: String,
+    pub version_os: String,
+    pub plugin_version: String,
+    pub is_emulator: bool,
+    pub is_prod: bool,
+    pub install_source: String,
+    /// Channel the device resolved to at its last check.
+    pub channel: String,
+    /// Channel an admin forced it onto, if any.
+    pub override_channel: Option<String>,
+    pub first_seen: i64,
+    pub last_seen: i64,
+}
+
+/// `PUT /apps/{app}/devices/{device_id}/override`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SetOverride {
+    pub channel: String,
+}
+
+/// A device override.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OverrideInfo {
+    pub device_id: String,
+    pub channel: String,
+}
+
+/// A content change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AuditInfo {
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+/// `POST /tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CreateToken {
+    pub name: String,
+    /// `APP:ROLE` with ROLE `read|upload|admin` and APP an app id or `*`.
+    pub scopes: Vec<String>,
+}
+
+/// A token (the secret is never shown again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// Answer of `POST /tokens`: the only time the secret is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TokenCreated {
+    #[serde(flatten)]
+    pub info: TokenInfo,
+    pub token: String,
+}
