@@ -123,7 +123,7 @@ pub struct BundleInfo {
 }
 
 /// Answer of an upload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct UploadResult {
     pub bundle: BundleInfo,
     /// The channel now serving it, if `channel` was given.
