@@ -1,9 +1,219 @@
-//! Landfall's HTTP server (stub being filled in).
-pub mod settings;
-pub use settings::ServeArgs;
+//! Landfall's HTTP server: the Capgo plugin endpoints, bundle downloads and the admin API.
+//!
+//! [`build_router`] wires the routes over an [`AppState`]; [`run`] is `landfall serve`: it opens the
+//! embedded store (SQLite + local blobs), makes sure an admin token exists, sweeps leftovers of
+//! interrupted uploads, serves until SIGTERM/Ctrl-C, lets in-flight requests finish, and writes
+//! buffered device check-ins before exiting.
 
-/// Run `landfall serve` until SIGTERM/Ctrl-C.
-pub async fn run(args: ServeArgs) -> Result<(), std::io::Error> {
-    let _ = args;
+pub mod admin;
+pub mod catalog;
+pub mod download;
+pub mod error;
+pub mod openapi;
+pub mod plugin;
+pub mod recorder;
+pub mod settings;
+pub mod state;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use landfall_store::blob::{BlobStore, LocalBlobStore};
+use landfall_store::Store;
+use landfall_store_sqlite::SqliteStore;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use settings::{ServeArgs, Settings};
+pub use state::{AppState, Shared};
+
+/// Largest JSON body accepted on plugin and admin routes (stats batches are the biggest).
+pub const MAX_JSON_BODY: usize = 1 << 20;
+
+/// All routes over a state.
+pub fn build_router(state: Shared) -> Router {
+    use admin::{apps, bundles, channels, devices, tokens};
+    let plugin = Router::new()
+        .route("/updates", post(plugin::updates).get(plugin::status_ok))
+        .route("/updates/manifest_size", post(plugin::manifest_size))
+        .route("/stats", post(plugin::stats).get(plugin::status_ok))
+        .route(
+            "/channel_self",
+            post(plugin::channel_set)
+                .put(plugin::channel_get)
+                .get(plugin::channel_list)
+                .delete(plugin::channel_delete),
+        )
+        .route("/blobs/{key}", get(download::blob))
+        .route("/healthz", get(|| async { "ok" }));
+    let api = Router::new()
+        .route("/apps", post(apps::create).get(apps::list))
+        .route("/apps/{app}", get(apps::get))
+        .route(
+            "/apps/{app}/bundles",
+            post(bundles::upload)
+                .layer(DefaultBodyLimit::disable())
+                .get(bundles::list),
+        )
+        .route("/apps/{app}/bundles/external", post(bundles::external))
+        .route(
+            "/apps/{app}/bundles/{version}",
+            get(bundles::get).delete(bundles::delete),
+        )
+        .route(
+            "/apps/{app}/channels",
+            post(channels::create).get(channels::list),
+        )
+        .route(
+            "/apps/{app}/channels/{name}",
+            get(channels::get).patch(channels::update),
+        )
+        .route(
+            "/apps/{app}/channels/{name}/rollback",
+            post(channels::rollback),
+        )
+        .route(
+            "/apps/{app}/channels/{name}/history",
+            get(channels::history),
+        )
+        .route("/apps/{app}/devices", get(devices::list))
+        .route(
+            "/apps/{app}/devices/{device_id}/override",
+            axum::routing::put(devices::set_override).delete(devices::clear_override),
+        )
+        .route("/apps/{app}/audit", get(devices::audit))
+        .route("/tokens", post(tokens::create).get(tokens::list))
+        .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(|| async {
+            error::HttpError::not_found(
+                "no_such_route",
+                "no such API route; see /api/v1/openapi.json",
+            )
+        })
+        .layer(TraceLayer::new_for_http());
+    Router::new()
+        .merge(plugin)
+        .nest("/api/v1", api)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(CatchPanicLayer::new())
+        .with_state(state)
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Settings(#[from] settings::SettingsError),
+    #[error("cannot use data directory {0}: {1}")]
+    DataDir(std::path::PathBuf, std::io::Error),
+    #[error(
+        "cannot listen on {0}: {1} (is another server using the port? pick one with --listen)"
+    )]
+    Bind(std::net::SocketAddr, std::io::Error),
+    #[error(transparent)]
+    Store(#[from] landfall_store::StoreError),
+    #[error("server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Open the embedded default (SQLite + local blobs) under the data directory.
+pub async fn open_embedded(
+    settings: &Settings,
+) -> Result<(Arc<dyn Store>, Arc<dyn BlobStore>, std::path::PathBuf), ServeError> {
+    let dir = &settings.data_dir;
+    let data_err = |e| ServeError::DataDir(dir.clone(), e);
+    std::fs::create_dir_all(dir).map_err(data_err)?;
+    let tmp = dir.join("tmp");
+    // Leftovers of uploads interrupted by a crash are never referenced: remove them.
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(data_err)?;
+    let blobs = LocalBlobStore::open(dir.join("blobs")).map_err(data_err)?;
+    let store = SqliteStore::open(&dir.join("landfall.db")).await?;
+    Ok((Arc::new(store), Arc::new(blobs), tmp))
+}
+
+/// Delete blobs no live bundle references (left by uploads killed between blob write and commit).
+pub async fn sweep_blobs(store: &dyn Store, blobs: &dyn BlobStore) -> Result<usize, ServeError> {
+    let referenced: HashSet<String> = store.referenced_blobs().await?.into_iter().collect();
+    let mut removed = 0;
+    for key in blobs.list().await? {
+        if !referenced.contains(&key) {
+            blobs.delete(&key).await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// `landfall serve`.
+pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
+    let settings = Settings::resolve(&args)?;
+    let (store, blobs, tmp_dir) = open_embedded(&settings).await?;
+    let admin_env = std::env::var("LANDFALL_ADMIN_TOKEN").ok();
+    if let Some(secret) = admin::auth::bootstrap(store.as_ref(), admin_env.as_deref()).await? {
+        // Shown once, on the terminal only: never through the log pipeline.
+        println!(
+            "Created the first admin token (shown only once, store it now):\n\n    {secret}\n"
+        );
+        println!("Use it with:  export LANDFALL_TOKEN={secret}");
+    }
+    let swept = sweep_blobs(store.as_ref(), blobs.as_ref()).await?;
+    if swept > 0 {
+        tracing::info!(
+            blobs = swept,
+            "removed unreferenced blobs from interrupted uploads"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| ServeError::Bind(settings.listen, e))?;
+    let catalog = catalog::Catalog::new();
+    catalog.load_all(store.as_ref()).await?;
+    let devices = Arc::new(recorder::DeviceRecorder::default());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let flusher = tokio::spawn(devices.clone().run(store.clone(), stop_rx));
+    let state = Arc::new(AppState {
+        store: store.clone(),
+        blobs,
+        catalog,
+        devices,
+        settings: settings.clone(),
+        tmp_dir,
+    });
+    tracing::info!(
+        listen = %settings.listen,
+        data_dir = %settings.data_dir.display(),
+        public_url = settings.public_url.as_deref().unwrap_or("(from Host header)"),
+        "landfall serving"
+    );
+    axum::serve(listener, build_router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    let _ = stop_tx.send(true);
+    let _ = flusher.await;
+    tracing::info!("stopped cleanly");
     Ok(())
 }

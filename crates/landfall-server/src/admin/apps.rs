@@ -1,0 +1,68 @@
+//! `/api/v1/apps`: create and list apps.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use landfall_api_types::{AppInfo, CreateApp};
+use landfall_store::{App, Role, StoreError};
+
+use super::auth::Caller;
+use super::JsonBody;
+use crate::error::{HttpError, HttpResult};
+use crate::state::Shared;
+
+fn info(a: App) -> AppInfo {
+    AppInfo {
+        app_id: a.app_id,
+        name: a.name,
+        created_at: a.created_at,
+    }
+}
+
+/// Create an app.
+#[utoipa::path(post, path = "/api/v1/apps", request_body = CreateApp, tag = "apps",
+    responses((status = 201, body = AppInfo), (status = 409, body = landfall_api_types::ApiError)))]
+pub async fn create(
+    State(s): State<Shared>,
+    caller: Caller,
+    JsonBody(req): JsonBody<CreateApp>,
+) -> HttpResult<(StatusCode, Json<AppInfo>)> {
+    caller.require(None, Role::Admin)?;
+    landfall_core::names::app_id(&req.app_id)
+        .map_err(|e| HttpError::bad_request("invalid_app_id", e.to_string()))?;
+    let name = req.name.unwrap_or_else(|| req.app_id.clone());
+    let app = s
+        .store
+        .create_app(&req.app_id, &name, &caller.actor())
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(m) => HttpError::conflict("app_exists", m),
+            other => other.into(),
+        })?;
+    s.catalog.reload(s.store.as_ref(), &app.app_id).await?;
+    Ok((StatusCode::CREATED, Json(info(app))))
+}
+
+/// List the apps this token can read.
+#[utoipa::path(get, path = "/api/v1/apps", tag = "apps", responses((status = 200, body = Vec<AppInfo>)))]
+pub async fn list(State(s): State<Shared>, caller: Caller) -> HttpResult<Json<Vec<AppInfo>>> {
+    let apps = s.store.list_apps().await?;
+    Ok(Json(
+        apps.into_iter()
+            .filter(|a| caller.0.allows(Some(&a.app_id), Role::Read))
+            .map(info)
+            .collect(),
+    ))
+}
+
+/// One app.
+#[utoipa::path(get, path = "/api/v1/apps/{app}", tag = "apps", responses((status = 200, body = AppInfo)))]
+pub async fn get(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(app): Path<String>,
+) -> HttpResult<Json<AppInfo>> {
+    caller.require(Some(&app), Role::Read)?;
+    super::existing_app(&s, &app).await?;
+    Ok(Json(info(s.store.get_app(&app).await?)))
+}

@@ -1,0 +1,109 @@
+//! Bearer-token authentication: tokens are random secrets, stored only as their sha256.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::Engine;
+use landfall_store::{Role, Scope, Store, Token};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::error::HttpError;
+use crate::state::Shared;
+
+/// Prefix of every Landfall token (makes leaked tokens easy to grep for).
+pub const TOKEN_PREFIX: &str = "lf_";
+
+/// A fresh random token: `lf_` + 43 base64url characters (256 bits).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// The stored form of a token.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Token);
+
+impl Caller {
+    /// Require `role` on `app` (`None` = a server-wide action such as creating apps or tokens).
+    pub fn require(&self, app: Option<&str>, role: Role) -> Result<(), HttpError> {
+        if self.0.allows(app, role) {
+            return Ok(());
+        }
+        let needed = Scope {
+            app: app.unwrap_or("*").to_owned(),
+            role,
+        };
+        Err(HttpError::forbidden(format!(
+            "token {:?} lacks scope {needed}; create one with `landfall token create --scope {needed}`",
+            self.0.name
+        )))
+    }
+
+    /// Name recorded in the audit log.
+    pub fn actor(&self) -> String {
+        format!("token:{}", self.0.name)
+    }
+}
+
+impl FromRequestParts<Shared> for Caller {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &Shared) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                HttpError::unauthorized(
+                    "missing `Authorization: Bearer <token>` header (set LANDFALL_TOKEN)",
+                )
+            })?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                HttpError::unauthorized("the Authorization header must be `Bearer <token>`")
+            })?;
+        match s.store.find_token(&hash_token(token)).await? {
+            Some(t) if t.revoked_at.is_none() => Ok(Caller(t)),
+            Some(_) => Err(HttpError::unauthorized("this token was revoked")),
+            None => Err(HttpError::unauthorized("unknown token")),
+        }
+    }
+}
+
+/// First start: make sure an admin token exists. Returns the secret if one was generated.
+pub async fn bootstrap(
+    store: &dyn Store,
+    from_env: Option<&str>,
+) -> Result<Option<String>, landfall_store::StoreError> {
+    if store.count_tokens().await? > 0 {
+        return Ok(None);
+    }
+    let admin = [Scope {
+        app: "*".into(),
+        role: Role::Admin,
+    }];
+    match from_env.filter(|t| !t.is_empty()) {
+        Some(t) => {
+            store.create_token("admin", &hash_token(t), &admin).await?;
+            tracing::info!("created the first admin token from LANDFALL_ADMIN_TOKEN");
+            Ok(None)
+        }
+        None => {
+            let t = new_token();
+            store.create_token("admin", &hash_token(&t), &admin).await?;
+            Ok(Some(t))
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! `/api/v1/apps/{app}/devices`: recorded devices, admin channel overrides, and the audit log.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use landfall_api_types::{AuditInfo, DeviceInfo, OverrideInfo, SetOverride};
+use landfall_store::{DeviceFilter, Role};
+use serde::Deserialize;
+
+use super::auth::Caller;
+use super::{existing_app, JsonBody};
+use crate::error::{HttpError, HttpResult};
+use crate::state::Shared;
+
+/// Query of the device list.
+#[derive(Debug, Default, Deserialize)]
+pub struct DeviceQuery {
+    pub search: Option<String>,
+    pub channel: Option<String>,
+    pub version: Option<String>,
+    pub platform: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// List devices, most recently seen first.
+#[utoipa::path(get, path = "/api/v1/apps/{app}/devices", tag = "devices",
+    params(("search" = Option<String>, Query), ("channel" = Option<String>, Query), ("version" = Option<String>, Query),
+           ("platform" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    responses((status = 200, body = Vec<DeviceInfo>)))]
+pub async fn list(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(app): Path<String>,
+    Query(q): Query<DeviceQuery>,
+) -> HttpResult<Json<Vec<DeviceInfo>>> {
+    caller.require(Some(&app), Role::Read)?;
+    existing_app(&s, &app).await?;
+    // Check-ins still in the write buffer count too.
+    s.devices.flush(s.store.as_ref()).await;
+    let filter = DeviceFilter {
+        search: q.search,
+        channel: q.channel,
+        version_name: q.version,
+        platform: q.platform,
+        limit: q.limit.unwrap_or(100).clamp(1, 10_000),
+    };
+    let channels: HashMap<i64, String> = s
+        .store
+        .list_channels(&app)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    let overrides: HashMap<String, String> = s
+        .store
+        .list_overrides(&app)
+        .await?
+        .into_iter()
+        .filter_map(|o| {
+            channels
+                .get(&o.channel_id)
+                .map(|n| (o.device_id, n.clone()))
+        })
+        .collect();
+    let devices = s.store.list_devices(&app, &filter).await?;
+    Ok(Json(
+        devices
+            .into_iter()
+            .map(|d| DeviceInfo {
+                override_channel: overrides.get(&d.last.device_id).cloned(),
+                device_id: d.last.device_id,
+                custom_id: d.last.custom_id,
+                platform: d.last.platform,
+                version_name: d.last.version_name,
+                version_build: d.last.version_build,
+                version_code: d.last.version_code,
+                version_os: d.last.version_os,
+                plugin_version: d.last.plugin_version,
+                is_emulator: d.last.is_emulator,
+                is_prod: d.last.is_prod,
+                install_source: d.last.install_source,
+                channel: d.last.channel,
+                first_seen: d.first_seen,
+                last_seen: d.last.seen_at,
+            })
+            .collect(),
+    ))
+}
+
+fn check_device(id: &str) -> HttpResult<String> {
+    if landfall_core::names::is_valid_device_id(id) {
+        Ok(id.to_ascii_lowercase())
+    } else {
+        Err(HttpError::bad_request(
+            "invalid_device_id",
+            format!("device id {id:?} is not a UUID like 6f1c2a9e-3b1d-4c55-9d0e-0a1b2c3d4e5f"),
+        ))
+    }
+}
+
+/// Force a device onto a channel (any channel, even private or platform-disabled ones).
+#[utoipa::path(put, path = "/api/v1/apps/{app}/devices/{device_id}/override", tag = "devices", request_body = SetOverride,
+    responses((status = 200, body = OverrideInfo)))]
+pub async fn set_override(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path((app, device)): Path<(String, String)>,
+    JsonBody(req): JsonBody<SetOverride>,
+) -> HttpResult<Json<OverrideInfo>> {
+    caller.require(Some(&app), Role::Admin)?;
+    existing_app(&s, &app).await?;
+    let device = check_device(&device)?;
+    let c = s
+        .store
+        .get_channel(&app, &req.channel)
+        .await
+        .map_err(|e| match e {
+            landfall_store::StoreError::NotFound(_) => HttpError::not_found(
+                "channel_not_found",
+                format!("channel {} does not exist in {app}", req.channel),
+            ),
+            other => other.into(),
+        })?;
+    s.store
+        .set_override(&app, &device, Some(c.id), &caller.actor())
+        .await?;
+    s.catalog.reload(s.store.as_ref(), &app).await?;
+    Ok(Json(OverrideInfo {
+        device_id: device,
+        channel: c.name,
+    }))
+}
+
+/// Remove a device's override.
+#[utoipa::path(delete, path = "/api/v1/apps/{app}/devices/{device_id}/override", tag = "devices", responses((status = 204)))]
+pub async fn clear_override(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path((app, device)): Path<(String, String)>,
+) -> HttpResult<StatusCode> {
+    caller.require(Some(&app), Role::Admin)?;
+    existing_app(&s, &app).await?;
+    let device = check_device(&device)?;
+    s.store
+        .set_override(&app, &device, None, &caller.actor())
+        .await?;
+    s.catalog.reload(s.store.as_ref(), &app).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Query of the audit log (epoch milliseconds).
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditQuery {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+/// Every content change of an app (uploads, channel moves, rollbacks, overrides), oldest first.
+#[utoipa::path(get, path = "/api/v1/apps/{app}/audit", tag = "audit",
+    params(("from" = Option<i64>, Query), ("to" = Option<i64>, Query)), responses((status = 200, body = Vec<AuditInfo>)))]
+pub async fn audit(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(app): Path<String>,
+    Query(q): Query<AuditQuery>,
+) -> HttpResult<Json<Vec<AuditInfo>>> {
+    caller.require(Some(&app), Role::Read)?;
+    existing_app(&s, &app).await?;
+    let entries = s
+        .store
+        .list_audit(&app, q.from.unwrap_or(0), q.to.unwrap_or(i64::MAX))
+        .await?;
+    Ok(Json(
+        entries
+            .into_iter()
+            .map(|e| AuditInfo {
+                at: e.at,
+                actor: e.actor,
+                action: e.action,
+                detail: e.detail,
+            })
+            .collect(),
+    ))
+}

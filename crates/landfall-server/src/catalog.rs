@@ -1,0 +1,175 @@
+//! The in-memory catalog the update check reads: per app, its channels (with the bundles they
+//! serve, ready to answer) and device overrides.
+//!
+//! Rebuilt from the store for one app after every admin write to that app, and swapped in
+//! atomically; the update check never touches the database.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use landfall_core::channel::{BundleVariant, BundleView, ChannelView, Rollout, Target};
+use landfall_core::plugin::ManifestEntry;
+use landfall_store::{Bundle, Store, StoreError};
+use semver::Version;
+use tokio::sync::Mutex;
+
+/// What the update check needs to know about one app.
+#[derive(Debug, Default)]
+pub struct AppView {
+    /// Sorted by `(name, id)`.
+    pub channels: Vec<ChannelView>,
+    /// device id → channel id.
+    pub overrides: HashMap<String, i64>,
+    /// bundle version → (manifest file name → stored size), for `manifest_size`.
+    pub file_sizes: HashMap<String, HashMap<String, u64>>,
+}
+
+/// Path under the public URL where a blob is served.
+pub fn blob_path(sha256: &str) -> String {
+    format!("/blobs/{sha256}")
+}
+
+/// Convert a stored bundle into what the decision logic sees.
+pub fn bundle_view(b: &Bundle) -> BundleView {
+    BundleView {
+        id: b.id,
+        name: b.version.clone(),
+        version: Version::parse(&b.version).unwrap_or_else(|_| Version::new(0, 0, 0)),
+        min_update_version: b
+            .min_update_version
+            .as_deref()
+            .and_then(|v| Version::parse(v).ok()),
+        link: b.link.clone(),
+        comment: b.comment.clone(),
+        variants: b
+            .variants
+            .iter()
+            .map(|v| BundleVariant {
+                key_id: v.key_id.clone(),
+                url: v
+                    .external_url
+                    .clone()
+                    .or_else(|| v.blob_sha256.as_deref().map(blob_path)),
+                session_key: v.session_key.clone(),
+                checksum: v.checksum.clone(),
+                manifest: v
+                    .manifest
+                    .iter()
+                    .map(|f| ManifestEntry {
+                        file_name: f.file_name.clone(),
+                        file_hash: f.file_hash.clone(),
+                        download_url: blob_path(&f.blob_sha256),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// The catalog of every app.
+pub struct Catalog {
+    apps: ArcSwap<HashMap<String, Arc<AppView>>>,
+    reload_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog")
+            .field("apps", &self.apps.load().len())
+            .finish()
+    }
+}
+
+impl Catalog {
+    /// An empty catalog.
+    pub fn new() -> Self {
+        Self {
+            apps: ArcSwap::from_pointee(HashMap::new()),
+            reload_lock: Mutex::new(()),
+        }
+    }
+
+    /// The view of one app (`None` if the app does not exist).
+    pub fn app(&self, app_id: &str) -> Option<Arc<AppView>> {
+        self.apps.load().get(app_id).cloned()
+    }
+
+    /// Load every app.
+    pub async fn load_all(&self, store: &dyn Store) -> Result<(), StoreError> {
+        for app in store.list_apps().await? {
+            self.reload(store, &app.app_id).await?;
+        }
+        Ok(())
+    }
+
+    /// Rebuild one app from the store and publish it.
+    pub async fn reload(&self, store: &dyn Store, app_id: &str) -> Result<(), StoreError> {
+        let _serialised = self.reload_lock.lock().await;
+        let view = Arc::new(build_view(store, app_id).await?);
+        let mut next = HashMap::clone(&self.apps.load());
+        next.insert(app_id.to_owned(), view);
+        self.apps.store(Arc::new(next));
+        Ok(())
+    }
+}
+
+impl Default for Catalog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+async fn build_view(store: &dyn Store, app_id: &str) -> Result<AppView, StoreError> {
+    let channels = store.list_channels(app_id).await?;
+    let mut bundles: HashMap<i64, Arc<BundleView>> = HashMap::new();
+    let mut file_sizes = HashMap::new();
+    let mut target = async |id: Option<i64>| -> Result<Target, StoreError> {
+        let Some(id) = id else {
+            return Ok(Target::Builtin);
+        };
+        if let Some(b) = bundles.get(&id) {
+            return Ok(Target::Bundle(b.clone()));
+        }
+        let row = store.get_bundle_by_id(id).await?;
+        let sizes: HashMap<String, u64> = row
+            .variants
+            .iter()
+            .flat_map(|v| v.manifest.iter().map(|f| (f.file_name.clone(), f.size)))
+            .collect();
+        file_sizes.insert(row.version.clone(), sizes);
+        let view = Arc::new(bundle_view(&row));
+        bundles.insert(id, view.clone());
+        Ok(Target::Bundle(view))
+    };
+    let mut views = Vec::with_capacity(channels.len());
+    for c in &channels {
+        let rollout = match c.rollout {
+            Some(r) => Some(Rollout {
+                target: target(r.bundle_id).await?,
+                basis_points: r.basis_points,
+                paused: r.paused,
+            }),
+            None => None,
+        };
+        views.push(ChannelView {
+            id: c.id,
+            name: c.name.clone(),
+            flags: c.flags,
+            target: target(c.bundle_id).await?,
+            rollout,
+        });
+    }
+    views.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
+    let overrides = store
+        .list_overrides(app_id)
+        .await?
+        .into_iter()
+        .map(|o| (o.device_id, o.channel_id))
+        .collect();
+    Ok(AppView {
+        channels: views,
+        overrides,
+        file_sizes,
+    })
+}

@@ -1,0 +1,40 @@
+//! The OpenAPI document of the admin API, served at `/api/v1/openapi.json`.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::admin::{apps, bundles, channels, devices, tokens};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Landfall admin API", description = "Apps, bundles, channels, devices and tokens. Every error is {\"error\": code, \"message\": text}."),
+    paths(
+        apps::create, apps::list, apps::get,
+        bundles::upload, bundles::external, bundles::list, bundles::get, bundles::delete,
+        channels::create, channels::list, channels::get, channels::update, channels::rollback, channels::history,
+        devices::list, devices::set_override, devices::clear_override, devices::audit,
+        tokens::create, tokens::list, tokens::revoke,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+/// `GET /api/v1/openapi.json`.
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

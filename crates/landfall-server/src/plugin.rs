@@ -1,0 +1,446 @@
+//! The endpoints the unmodified `@capgo/capacitor-updater` plugin calls: `/updates`,
+//! `/updates/manifest_size`, `/stats` and `/channel_self` (protocol §2–4).
+//!
+//! Decisions answer HTTP 200 in the plugin's shapes (`kind` always present on non-updates);
+//! malformed input answers 400 in the same shape. Nothing here returns 429.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Query, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use landfall_core::decide::{decide, resolve_channel, Decision, Via};
+use landfall_core::plugin::{
+    DeviceInfo, InfoObject, Kind, ManifestEntry, PluginError, UpdateAvailable,
+};
+use landfall_store::{now_ms, DeviceSeen, StatEvent};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::state::Shared;
+
+fn answer(status: StatusCode, e: PluginError) -> Response {
+    (status, Json(e)).into_response()
+}
+
+fn bad_request(error: &'static str, message: impl Into<String>) -> Response {
+    answer(
+        StatusCode::BAD_REQUEST,
+        PluginError::new(error, message, Kind::Failed),
+    )
+}
+
+fn app_not_found(app_id: &str) -> PluginError {
+    PluginError::new(
+        "app_not_found",
+        format!(
+            "App {app_id} is not registered on this server: run `landfall app create {app_id}`"
+        ),
+        Kind::Failed,
+    )
+}
+
+/// Parse and validate the info object of a JSON body.
+fn parse_info(body: &[u8]) -> Result<(DeviceInfo, InfoObject), Response> {
+    let raw: InfoObject = serde_json::from_slice(body).map_err(|e| {
+        bad_request(
+            "invalid_json_body",
+            format!("the body is not the plugin's JSON object: {e}"),
+        )
+    })?;
+    let keep = InfoObject {
+        channel: raw.channel.clone(),
+        ..Default::default()
+    };
+    let device = raw
+        .validate()
+        .map_err(|e| bad_request(e.error, e.message))?;
+    Ok((device, keep))
+}
+
+fn seen(device: &DeviceInfo, channel: &str) -> DeviceSeen {
+    DeviceSeen {
+        app_id: device.app_id.clone(),
+        device_id: device.device_id.clone(),
+        platform: device.platform.as_str().to_owned(),
+        version_build: device.version_build_raw.clone(),
+        version_code: device.version_code.clone(),
+        version_os: device.version_os.clone(),
+        version_name: if device.on_builtin {
+            "builtin".to_owned()
+        } else {
+            device.version_name.clone()
+        },
+        plugin_version: device.plugin_version.to_string(),
+        custom_id: device.custom_id.clone(),
+        is_emulator: device.is_emulator,
+        is_prod: device.is_prod,
+        install_source: device.install_source.clone(),
+        channel: channel.to_owned(),
+        key_id: device.key_id.clone().unwrap_or_default(),
+        seen_at: now_ms(),
+    }
+}
+
+/// `GET /updates` and `GET /stats`: liveness in Capgo's shape.
+pub async fn status_ok() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `POST /updates`: the update check.
+pub async fn updates(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let (device, _) = match parse_info(&body) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let Some(app) = s.catalog.app(&device.app_id) else {
+        return answer(StatusCode::OK, app_not_found(&device.app_id));
+    };
+    let override_channel = app.overrides.get(&device.device_id).copied();
+    let outcome = decide(&device, &app.channels, override_channel);
+    s.devices.record(seen(
+        &device,
+        outcome.channel.map(|(c, _)| c.name.as_str()).unwrap_or(""),
+    ));
+    match outcome.decision {
+        Decision::Refuse(e) => answer(StatusCode::OK, e),
+        Decision::RevertToBuiltin => Json(json!({ "version": "builtin" })).into_response(),
+        Decision::Update {
+            bundle,
+            variant,
+            send_manifest,
+            send_link,
+        } => {
+            let base = s.base_url(&headers);
+            // Manifest-only bundles still need a parseable url (protocol §2.3a).
+            let url = match &variant.url {
+                Some(u) => s.absolute(&base, u),
+                None => format!("{base}/blobs/manifest-only.zip"),
+            };
+            let manifest: Option<Vec<ManifestEntry>> = send_manifest.then(|| {
+                variant
+                    .manifest
+                    .iter()
+                    .map(|m| ManifestEntry {
+                        file_name: m.file_name.clone(),
+                        file_hash: m.file_hash.clone(),
+                        download_url: s.absolute(&base, &m.download_url),
+                    })
+                    .collect()
+            });
+            Json(UpdateAvailable {
+                version: &bundle.name,
+                url: &url,
+                session_key: &variant.session_key,
+                checksum: &variant.checksum,
+                manifest: manifest.as_deref(),
+                link: bundle.link.as_deref().filter(|_| send_link),
+                comment: bundle.comment.as_deref().filter(|_| send_link),
+            })
+            .into_response()
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ManifestSizeBody {
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    manifest: Vec<ManifestEntry>,
+}
+
+/// `POST /updates/manifest_size`: download size of the files a device still misses (§2.7).
+pub async fn manifest_size(State(s): State<Shared>, body: Bytes) -> Response {
+    let (device, _) = match parse_info(&body) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let req: ManifestSizeBody = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return bad_request(
+                "invalid_json_body",
+                format!("manifest must be a list of entries: {e}"),
+            )
+        }
+    };
+    let Some(app) = s.catalog.app(&device.app_id) else {
+        return answer(StatusCode::OK, app_not_found(&device.app_id));
+    };
+    let sizes = req.version.as_deref().and_then(|v| app.file_sizes.get(v));
+    let (mut total, mut known, mut unknown) = (0u64, 0u64, 0u64);
+    let files: Vec<Value> = req
+        .manifest
+        .iter()
+        .map(|f| match sizes.and_then(|m| m.get(&f.file_name)) {
+            Some(size) => {
+                total += size;
+                known += 1;
+                json!({ "file_name": f.file_name, "file_hash": f.file_hash, "download_url": f.download_url, "size": size })
+            }
+            None => {
+                unknown += 1;
+                json!({ "file_name": f.file_name, "file_hash": f.file_hash, "download_url": f.download_url, "error": "size_unknown" })
+            }
+        })
+        .collect();
+    Json(
+        json!({ "totalSize": total, "knownFiles": known, "unknownFiles": unknown, "files": files }),
+    )
+    .into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct StatExtra {
+    action: Option<String>,
+    old_version_name: Option<String>,
+    timestamp: Option<i64>,
+    metadata: Option<serde_json::Map<String, Value>>,
+}
+
+fn clip(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
+
+fn parse_stat(v: Value, received_at: i64) -> Result<StatEvent, String> {
+    let info: InfoObject =
+        serde_json::from_value(v.clone()).map_err(|e| format!("invalid event: {e}"))?;
+    let extra: StatExtra = serde_json::from_value(v).map_err(|e| format!("invalid event: {e}"))?;
+    let app_id = info.app_id.clone().unwrap_or_default();
+    if !landfall_core::names::is_valid_app_id(&app_id) {
+        return Err(format!("app_id {app_id:?} is not a reverse-domain id"));
+    }
+    let device_id = info.device_id.clone().unwrap_or_default();
+    if !landfall_core::names::is_valid_device_id(&device_id) {
+        return Err(format!("device_id {device_id:?} is not a UUID"));
+    }
+    let action = extra
+        .action
+        .filter(|a| !a.is_empty())
+        .ok_or("action is required")?;
+    let metadata = extra.metadata.map(|m| {
+        let capped: serde_json::Map<String, Value> = m
+            .into_iter()
+            .take(30)
+            .map(|(k, v)| {
+                let v = match v {
+                    Value::String(s) => Value::String(clip(&s, 2048)),
+                    other => Value::String(clip(&other.to_string(), 2048)),
+                };
+                (clip(&k, 64), v)
+            })
+            .collect();
+        Value::Object(capped).to_string()
+    });
+    Ok(StatEvent {
+        app_id,
+        device_id: device_id.to_ascii_lowercase(),
+        action: clip(&action, 64),
+        version_name: clip(info.version_name.as_deref().unwrap_or(""), 256),
+        old_version_name: clip(extra.old_version_name.as_deref().unwrap_or(""), 256),
+        platform: clip(info.platform.as_deref().unwrap_or(""), 16),
+        plugin_version: clip(info.plugin_version.as_deref().unwrap_or(""), 32),
+        at: extra.timestamp.filter(|t| *t > 0).unwrap_or(received_at),
+        received_at,
+        metadata,
+    })
+}
+
+/// `POST /stats`: one event object or an array of them (protocol §3). Unknown actions are kept.
+pub async fn stats(State(s): State<Shared>, body: Bytes) -> Response {
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return bad_request("invalid_json_body", format!("the body is not JSON: {e}")),
+    };
+    let now = now_ms();
+    let (items, single) = match value {
+        Value::Array(items) => (items, false),
+        obj @ Value::Object(_) => (vec![obj], true),
+        _ => {
+            return bad_request(
+                "invalid_json_body",
+                "send a JSON object or an array of objects",
+            )
+        }
+    };
+    if items.len() > 1000 {
+        return bad_request("too_many_events", "send at most 1000 events per request");
+    }
+    let mut events = Vec::with_capacity(items.len());
+    let mut results = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        match parse_stat(item, now) {
+            Ok(ev) if s.catalog.app(&ev.app_id).is_none() => {
+                let msg = app_not_found(&ev.app_id).message;
+                if single {
+                    return bad_request("app_not_found", msg);
+                }
+                results.push(json!({ "status": "error", "index": index, "error": "app_not_found", "message": msg }));
+            }
+            Ok(ev) => {
+                events.push(ev);
+                results.push(json!({ "status": "ok", "index": index }));
+            }
+            Err(msg) => {
+                if single {
+                    return bad_request("invalid_event", msg);
+                }
+                results.push(json!({ "status": "error", "index": index, "error": "invalid_event", "message": msg }));
+            }
+        }
+    }
+    if let Err(e) = s.store.insert_stats(&events).await {
+        tracing::error!(error = %e, "storing stats failed");
+        // 5xx: the plugin keeps the batch and retries later.
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": "stats_unavailable", "message": "stats could not be stored; retry later" })),
+        )
+            .into_response();
+    }
+    if single {
+        Json(json!({ "status": "ok" })).into_response()
+    } else {
+        Json(json!({ "status": "ok", "results": results })).into_response()
+    }
+}
+
+fn channel_error(error: &'static str, message: String) -> Response {
+    answer(
+        StatusCode::OK,
+        PluginError::new(error, message, Kind::Failed),
+    )
+}
+
+/// `POST /channel_self`: may this device choose that channel? (The plugin stores the choice.)
+pub async fn channel_set(State(s): State<Shared>, body: Bytes) -> Response {
+    let (device, extra) = match parse_info(&body) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let Some(wanted) = extra.channel.filter(|c| !c.is_empty()) else {
+        return bad_request("missing_channel", "channel is required");
+    };
+    let Some(app) = s.catalog.app(&device.app_id) else {
+        return answer(StatusCode::OK, app_not_found(&device.app_id));
+    };
+    let Some(c) = app.channels.iter().find(|c| c.name == wanted) else {
+        return channel_error(
+            "channel_not_found",
+            format!("Cannot find channel {wanted:?}"),
+        );
+    };
+    if !c.flags.allow_device_self_set {
+        return if c.flags.public {
+            channel_error(
+                "public_channel_self_set_not_allowed",
+                format!(
+                    "Channel {wanted} is the public channel; devices get it without setting it"
+                ),
+            )
+        } else {
+            channel_error(
+                "channel_self_set_not_allowed",
+                format!("Channel {wanted} does not allow devices to choose it"),
+            )
+        };
+    }
+    if !c.flags.platform_enabled(device.platform) {
+        return channel_error(
+            "channel_platform_disabled",
+            format!("Channel {wanted} is off for {}", device.platform.as_str()),
+        );
+    }
+    Json(json!({ "status": "ok", "allowSet": true })).into_response()
+}
+
+/// `PUT /channel_self`: the channel this device really resolves to.
+pub async fn channel_get(State(s): State<Shared>, body: Bytes) -> Response {
+    let (device, _) = match parse_info(&body) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let Some(app) = s.catalog.app(&device.app_id) else {
+        return answer(StatusCode::OK, app_not_found(&device.app_id));
+    };
+    let override_channel = app.overrides.get(&device.device_id).copied();
+    match resolve_channel(&device, &app.channels, override_channel) {
+        Ok((c, via)) => Json(json!({
+            "channel": c.name,
+            "status": if via == Via::Override { "override" } else { "default" },
+            "allowSet": c.flags.allow_device_self_set,
+        }))
+        .into_response(),
+        Err(e) => answer(
+            StatusCode::BAD_REQUEST,
+            PluginError::new("channel_not_found", e.message, Kind::Failed),
+        ),
+    }
+}
+
+fn info_from_query(q: &HashMap<String, String>) -> InfoObject {
+    let s = |k: &str| q.get(k).cloned();
+    let b = |k: &str| q.get(k).map(|v| v == "true" || v == "1");
+    InfoObject {
+        platform: s("platform"),
+        device_id: s("device_id"),
+        app_id: s("app_id"),
+        custom_id: s("custom_id"),
+        version_build: s("version_build"),
+        version_code: s("version_code"),
+        version_os: s("version_os"),
+        version_name: s("version_name"),
+        plugin_version: s("plugin_version"),
+        is_emulator: b("is_emulator"),
+        is_prod: b("is_prod"),
+        install_source: s("install_source"),
+        default_channel: s("defaultChannel"),
+        key_id: s("key_id"),
+        channel: None,
+    }
+}
+
+/// `GET /channel_self?<info>`: channels this device may pick.
+pub async fn channel_list(State(s): State<Shared>, query: RawQuery) -> Response {
+    let q: HashMap<String, String> = match Query::try_from_uri(
+        &format!("/?{}", query.0.unwrap_or_default())
+            .parse()
+            .unwrap_or_else(|_| axum::http::Uri::from_static("/")),
+    ) {
+        Ok(Query(q)) => q,
+        Err(e) => return bad_request("invalid_query_parameters", e.body_text()),
+    };
+    let device = match info_from_query(&q).validate() {
+        Ok(d) => d,
+        Err(e) => return bad_request(e.error, e.message),
+    };
+    let Some(app) = s.catalog.app(&device.app_id) else {
+        return answer(StatusCode::OK, app_not_found(&device.app_id));
+    };
+    let list: Vec<Value> = app
+        .channels
+        .iter()
+        .filter(|c| {
+            let f = &c.flags;
+            f.platform_enabled(device.platform)
+                && if device.is_emulator { f.allow_emulator } else { f.allow_device }
+                && if device.is_prod { f.allow_prod } else { f.allow_dev }
+                && (f.public || f.allow_device_self_set)
+        })
+        .map(|c| json!({ "id": c.id, "name": c.name, "public": c.flags.public, "allow_self_set": c.flags.allow_device_self_set }))
+        .collect();
+    Json(list).into_response()
+}
+
+/// `DELETE /channel_self`: legacy plugins only; the choice lives on the device now.
+pub async fn channel_delete() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}

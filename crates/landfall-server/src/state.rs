@@ -1,0 +1,65 @@
+//! Shared server state handed to every handler.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+use landfall_store::blob::BlobStore;
+use landfall_store::Store;
+
+use crate::catalog::Catalog;
+use crate::recorder::DeviceRecorder;
+use crate::settings::Settings;
+
+/// Everything a handler may need.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub catalog: Catalog,
+    pub devices: Arc<DeviceRecorder>,
+    pub settings: Settings,
+    /// Staging directory for uploads (same filesystem as the local blob store).
+    pub tmp_dir: PathBuf,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The state as handlers receive it.
+pub type Shared = Arc<AppState>;
+
+impl AppState {
+    /// Base URL for links handed to devices: the configured public URL, or the request's
+    /// `X-Forwarded-Proto`/`Host`.
+    pub fn base_url(&self, headers: &HeaderMap) -> String {
+        if let Some(u) = &self.settings.public_url {
+            return u.clone();
+        }
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+            .map(str::to_owned)
+            .unwrap_or_else(|| self.settings.listen.to_string());
+        let proto = headers
+            .get("x-forwarded-proto")
+            .and_then(|h| h.to_str().ok())
+            .filter(|p| *p == "https" || *p == "http")
+            .unwrap_or("http");
+        format!("{proto}://{host}")
+    }
+
+    /// Make a stored URL absolute (`/blobs/…` paths get the base URL; absolute URLs pass through).
+    pub fn absolute(&self, base: &str, url: &str) -> String {
+        if url.starts_with('/') {
+            format!("{base}{url}")
+        } else {
+            url.to_owned()
+        }
+    }
+}
