@@ -1,0 +1,5 @@
+//! In-process tests of the HTTP layer over a real SQLite file and a real blob directory.
+
+mod admin;
+mod plugin;
+mod support;

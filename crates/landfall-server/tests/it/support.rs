@@ -1,0 +1,215 @@
+//! Test harness: a router over a fresh data directory, and request helpers.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use landfall_server::{
+    build_router, catalog::Catalog, recorder::DeviceRecorder, AppState, Settings,
+};
+use landfall_store::blob::LocalBlobStore;
+use landfall_store::{Role, Scope, Store};
+use landfall_store_sqlite::SqliteStore;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub const APP: &str = "com.example.capgovector";
+pub const DEVICE: &str = "6f1c2a9e-3b1d-4c55-9d0e-0a1b2c3d4e5f";
+
+pub fn vectors() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/capgo-vectors")
+}
+
+pub struct TestApp {
+    pub router: axum::Router,
+    pub state: Arc<AppState>,
+    pub admin: String,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.bytes)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.bytes)))
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("landfall.db"))
+                .await
+                .unwrap(),
+        );
+        let blobs = Arc::new(LocalBlobStore::open(dir.path().join("blobs")).unwrap());
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        let admin = landfall_server::admin::auth::new_token();
+        store
+            .create_token(
+                "admin",
+                &landfall_server::admin::auth::hash_token(&admin),
+                &[Scope {
+                    app: "*".into(),
+                    role: Role::Admin,
+                }],
+            )
+            .await
+            .unwrap();
+        let settings = Settings {
+            listen: "127.0.0.1:8080".parse().unwrap(),
+            data_dir: dir.path().to_owned(),
+            public_url: None,
+            max_bundle_bytes: 8 << 20,
+        };
+        let state = Arc::new(AppState {
+            store,
+            blobs,
+            catalog: Catalog::new(),
+            devices: Arc::new(DeviceRecorder::default()),
+            settings,
+            tmp_dir: tmp,
+        });
+        Self {
+            router: build_router(state.clone()),
+            state,
+            admin,
+            _dir: dir,
+        }
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+        Reply {
+            status,
+            headers,
+            bytes,
+        }
+    }
+
+    pub async fn post_json(&self, uri: &str, body: &Value) -> Reply {
+        self.send(
+            Request::post(uri)
+                .header("content-type", "application/json")
+                .header("host", "updates.test")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn raw(&self, method: &str, uri: &str, body: &str) -> Reply {
+        self.send(
+            Request::builder()
+                .method(method)
+                .uri(uri)
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_owned()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn api(&self, method: &str, uri: &str, token: &str, body: Option<Value>) -> Reply {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(format!("/api/v1{uri}"))
+            .header("authorization", format!("Bearer {token}"));
+        if body.is_some() {
+            b = b.header("content-type", "application/json");
+        }
+        self.send(
+            b.body(body.map(|v| Body::from(v.to_string())).unwrap_or_default())
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn upload(&self, token: &str, query: &str, zip: Vec<u8>) -> Reply {
+        self.send(
+            Request::post(format!("/api/v1/apps/{APP}/bundles?{query}"))
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/zip")
+                .body(Body::from(zip))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// An app with bundle 1.0.1 (the Capgo CLI's vector zip) on the public `production` channel.
+    pub async fn with_vector_bundle() -> Self {
+        let app = Self::new().await;
+        let r = app
+            .api(
+                "POST",
+                "/apps",
+                &app.admin,
+                Some(serde_json::json!({ "app_id": APP })),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&r.bytes)
+        );
+        let zip = std::fs::read(vectors().join("bundle-1.0.1.zip")).unwrap();
+        let r = app
+            .upload(&app.admin, "version=1.0.1&channel=production", zip)
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&r.bytes)
+        );
+        app
+    }
+}
+
+/// The vector request without `key_id` (a device with no publicKey).
+pub fn device_request() -> Value {
+    let mut v: Value = serde_json::from_str(
+        &std::fs::read_to_string(vectors().join("example_updates_request_android.json")).unwrap(),
+    )
+    .unwrap();
+    v.as_object_mut().unwrap().remove("key_id");
+    v
+}
+
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data) in entries {
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+impl TestApp {
+    pub async fn raw_api(&self, token: &str, method: &str, uri: &str, body: &str) -> Reply {
+        self.send(
+            Request::builder()
+                .method(method)
+                .uri(format!("/api/v1{uri}"))
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_owned()))
+                .unwrap(),
+        )
+        .await
+    }
+}
