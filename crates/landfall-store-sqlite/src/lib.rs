@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use landfall_core::channel::ChannelFlags;
 use landfall_store::{
-    now_ms, App, AuditEntry, Bundle, BundleVariantRow, Channel, ChannelChange, ChannelHistoryEntry,
+    now_ms, App, AppKey, AuditEntry, Bundle, BundleVariantRow, Channel, ChannelChange, ChannelHistoryEntry,
     Device, DeviceFilter, DeviceOverride, DeviceSeen, NewBundle, NewChannel, RolloutRow, Scope,
     StatEvent, Store, StoreError, StoreResult, Token,
 };
@@ -245,6 +245,65 @@ impl Store for SqliteStore {
             .await
             .map_err(db)?;
         Ok(rows.iter().map(app_row).collect())
+    }
+
+    async fn add_app_key(&self, app_id: &str, key_id: &str, public_pem: &str, actor: &str) -> StoreResult<AppKey> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let now = now_ms();
+        sqlx::query("INSERT INTO app_keys (app_id, key_id, public_pem, created_at, created_by) VALUES ($1, $2, $3, $4, $5)")
+            .bind(app_id)
+            .bind(key_id)
+            .bind(public_pem)
+            .bind(now)
+            .bind(actor)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match db(e) {
+                StoreError::Conflict(_) => StoreError::Conflict(format!("key {key_id} is already registered for {app_id}")),
+                other => other,
+            })?;
+        Self::audit(&mut tx, app_id, actor, "key_add", serde_json::json!({ "key_id": key_id })).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(AppKey {
+            app_id: app_id.into(),
+            key_id: key_id.into(),
+            public_pem: public_pem.into(),
+            created_at: now,
+            created_by: actor.into(),
+        })
+    }
+
+    async fn list_app_keys(&self, app_id: &str) -> StoreResult<Vec<AppKey>> {
+        let rows = sqlx::query("SELECT * FROM app_keys WHERE app_id = $1 ORDER BY created_at, key_id")
+            .bind(app_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(rows
+            .iter()
+            .map(|r| AppKey {
+                app_id: r.get("app_id"),
+                key_id: r.get("key_id"),
+                public_pem: r.get("public_pem"),
+                created_at: r.get("created_at"),
+                created_by: r.get("created_by"),
+            })
+            .collect())
+    }
+
+    async fn remove_app_key(&self, app_id: &str, key_id: &str, actor: &str) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let r = sqlx::query("DELETE FROM app_keys WHERE app_id = $1 AND key_id = $2")
+            .bind(app_id)
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("key {key_id} of {app_id}")));
+        }
+        Self::audit(&mut tx, app_id, actor, "key_remove", serde_json::json!({ "key_id": key_id })).await?;
+        tx.commit().await.map_err(db)
     }
 
     async fn insert_bundle(&self, b: NewBundle, actor: &str) -> StoreResult<Bundle> {

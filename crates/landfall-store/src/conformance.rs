@@ -16,6 +16,7 @@ fn variant(sha: &str) -> BundleVariantRow {
             file_hash: "11".repeat(32),
             blob_sha256: "22".repeat(32),
             size: 3,
+            sha256: "33".repeat(32),
         }],
     }
 }
@@ -258,6 +259,15 @@ pub async fn story(s: &dyn Store) {
         (set.detail["from"].as_str(), set.detail["to"].as_str()),
         (Some("1.0.0"), Some("1.0.1"))
     );
+
+    // Signing keys.
+    let k = s.add_app_key(app, "MIIBCgKCAQEAz/N5YWbf", "-----BEGIN RSA PUBLIC KEY-----", "admin").await.unwrap();
+    assert_eq!(k.key_id, "MIIBCgKCAQEAz/N5YWbf");
+    assert!(matches!(s.add_app_key(app, &k.key_id, "pem", "admin").await, Err(StoreError::Conflict(_))));
+    assert_eq!(s.list_app_keys(app).await.unwrap().len(), 1);
+    s.remove_app_key(app, &k.key_id, "admin").await.unwrap();
+    assert!(matches!(s.remove_app_key(app, &k.key_id, "admin").await, Err(StoreError::NotFound(_))));
+    assert!(s.list_app_keys(app).await.unwrap().is_empty());
 
     // Tokens.
     assert_eq!(s.count_tokens().await.unwrap(), 0);

@@ -40,6 +40,12 @@ pub trait Store: Send + Sync + 'static {
     async fn get_app(&self, app_id: &str) -> StoreResult<App>;
     async fn list_apps(&self) -> StoreResult<Vec<App>>;
 
+    // --- signing keys
+    /// Register a public key; `Conflict` if that key id is already registered for the app.
+    async fn add_app_key(&self, app_id: &str, key_id: &str, public_pem: &str, actor: &str) -> StoreResult<AppKey>;
+    async fn list_app_keys(&self, app_id: &str) -> StoreResult<Vec<AppKey>>;
+    async fn remove_app_key(&self, app_id: &str, key_id: &str, actor: &str) -> StoreResult<()>;
+
     // --- bundles
     /// Insert a bundle and its variants; `Conflict` if the version name was ever used in this app.
     async fn insert_bundle(&self, new: NewBundle, actor: &str) -> StoreResult<Bundle>;

@@ -22,6 +22,9 @@ pub struct StoredManifestFile {
     pub blob_sha256: String,
     /// Size of the stored bytes.
     pub size: u64,
+    /// sha256 hex of the original file (what a device already holding the file has).
+    #[serde(default)]
+    pub sha256: String,
 }
 
 /// One servable form of a bundle (plain, or encrypted with one key).
@@ -276,4 +279,14 @@ impl Token {
                 .iter()
                 .any(|s| s.role >= role && (s.app == "*" || Some(s.app.as_str()) == app))
     }
+}
+
+/// A public key registered for an app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppKey {
+    pub app_id: String,
+    pub key_id: String,
+    pub public_pem: String,
+    pub created_at: i64,
+    pub created_by: String,
 }
