@@ -8,6 +8,10 @@
 //! | `GET /api/v1/apps` | → `Vec<AppInfo>` (apps the token can read) | any |
 //! | `GET /api/v1/apps/{app}` | → [`AppInfo`] | read |
 //! | `POST /api/v1/apps/{app}/bundles?version=&channel=&min_update_version=&link=&comment=` | raw zip body (`application/zip`, streamed) → [`UploadResult`] | upload |
+//! | `POST /api/v1/apps/{app}/bundles?…&session_key=&checksum=&key_id=&delta=true` | ciphertext body, or `multipart/form-data` with parts `signatures` ([`FileSignatures`] JSON) then `bundle` → [`UploadResult`] | upload |
+//! | `POST /api/v1/apps/{app}/keys` | [`AddKey`] → [`KeyInfo`] | admin |
+//! | `GET /api/v1/apps/{app}/keys` | → `Vec<KeyInfo>` | read |
+//! | `DELETE /api/v1/apps/{app}/keys/{key_id}` (key id percent-encoded) | → 204 | admin |
 //! | `POST /api/v1/apps/{app}/bundles/external` | [`ExternalBundle`] → [`UploadResult`] | upload |
 //! | `GET /api/v1/apps/{app}/bundles` | → `Vec<BundleInfo>` | read |
 //! | `GET /api/v1/apps/{app}/bundles/{version}` | → [`BundleInfo`] | read |
@@ -75,6 +79,54 @@ pub struct UploadParams {
     pub link: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// Encrypted upload: `base64(iv):base64(rsa)` (`ivSessionKey` of `capgo bundle encrypt`).
+    /// The body is then the ciphertext; the server checks it with the app's registered public key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_key: Option<String>,
+    /// Encrypted upload: the V3 signed checksum (512 hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+    /// Encrypted upload: which registered key signed it (optional; tried in turn otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Also build a delta (per-file manifest) for plugins that support it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delta: bool,
+}
+
+/// Multipart part `signatures` of an encrypted delta upload: bundle path → V3 signed sha256 of
+/// that file (as `build_manifest` makes them with the private key). The `bundle` part follows.
+pub type FileSignatures = std::collections::BTreeMap<String, String>;
+
+/// What a delta upload costs devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeltaInfo {
+    /// Files in the manifest.
+    pub files: usize,
+    /// Bytes of all stored delta files.
+    pub stored_bytes: u64,
+    /// Version a device is assumed to run (the channel's previous bundle, else the latest upload).
+    pub previous_version: Option<String>,
+    /// Files a device on `previous_version` already has.
+    pub reused_files: usize,
+    /// Bytes a device on `previous_version` downloads through the manifest.
+    pub download_bytes_from_previous: u64,
+    /// Bytes of the full zip, for comparison.
+    pub full_zip_bytes: u64,
+}
+
+/// `POST /apps/{app}/keys`: register a public key (PKCS#1 PEM, `.capgo_key_v2.pub`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AddKey {
+    pub public_key: String,
+}
+
+/// A registered public key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KeyInfo {
+    pub key_id: String,
+    pub public_key: String,
+    pub created_at: i64,
 }
 
 /// `POST /apps/{app}/bundles/external`: a bundle hosted elsewhere.
@@ -130,6 +182,9 @@ pub struct UploadResult {
     pub channel: Option<ChannelInfo>,
     /// Things worth a look that did not stop the upload.
     pub warnings: Vec<String>,
+    /// Delta report, when a manifest was built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<DeltaInfo>,
 }
 
 /// Capgo channel flags; every field optional in requests (absent = unchanged / Capgo default).

@@ -35,7 +35,7 @@ pub const MAX_JSON_BODY: usize = 1 << 20;
 
 /// All routes over a state.
 pub fn build_router(state: Shared) -> Router {
-    use admin::{apps, bundles, channels, devices, tokens};
+    use admin::{apps, bundles, channels, devices, keys, tokens};
     let plugin = Router::new()
         .route("/updates", post(plugin::updates).get(plugin::status_ok))
         .route("/updates/manifest_size", post(plugin::manifest_size))
@@ -59,6 +59,11 @@ pub fn build_router(state: Shared) -> Router {
                 .get(bundles::list),
         )
         .route("/apps/{app}/bundles/external", post(bundles::external))
+        .route("/apps/{app}/keys", post(keys::add).get(keys::list))
+        .route(
+            "/apps/{app}/keys/{key_id}",
+            axum::routing::delete(keys::remove),
+        )
         .route(
             "/apps/{app}/bundles/{version}",
             get(bundles::get).delete(bundles::delete),

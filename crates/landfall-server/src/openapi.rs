@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::admin::{apps, bundles, channels, devices, tokens};
+use crate::admin::{apps, bundles, channels, devices, keys, tokens};
 
 struct BearerAuth;
 
@@ -27,6 +27,7 @@ impl Modify for BearerAuth {
         bundles::upload, bundles::external, bundles::list, bundles::get, bundles::delete,
         channels::create, channels::list, channels::get, channels::update, channels::rollback, channels::history,
         devices::list, devices::set_override, devices::clear_override, devices::audit,
+        keys::add, keys::list, keys::remove,
         tokens::create, tokens::list, tokens::revoke,
     ),
     modifiers(&BearerAuth),

@@ -5,14 +5,18 @@
 //! are durable, and a killed upload leaves nothing referenced (the staging file is removed on drop,
 //! stray blobs by the start-up sweep).
 
-use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use std::collections::HashSet;
+
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::Json;
 use futures::StreamExt;
-use landfall_api_types::{BundleInfo, ExternalBundle, UploadParams, UploadResult};
+use landfall_api_types::{
+    BundleInfo, DeltaInfo, ExternalBundle, FileSignatures, UploadParams, UploadResult,
+};
 use landfall_core::bundle_zip::{self, ZipLimits};
-use landfall_store::{Bundle, BundleVariantRow, NewBundle, Role, StoreError};
+use landfall_crypto::{BundleVerifyError, VerifyingKey};
+use landfall_store::{Bundle, BundleVariantRow, NewBundle, Role, StoreError, StoredManifestFile};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
@@ -109,51 +113,32 @@ async fn finish(
             bundle: bundle_info(&bundle),
             channel,
             warnings,
+            delta: None,
         }),
     ))
 }
 
-/// Upload a bundle zip (the request body, streamed).
-#[utoipa::path(post, path = "/api/v1/apps/{app}/bundles", tag = "bundles",
-    params(("version" = String, Query), ("channel" = Option<String>, Query), ("min_update_version" = Option<String>, Query),
-           ("link" = Option<String>, Query), ("comment" = Option<String>, Query)),
-    request_body(content = Vec<u8>, content_type = "application/zip"),
-    responses((status = 201, body = UploadResult), (status = 400, body = landfall_api_types::ApiError),
-              (status = 409, body = landfall_api_types::ApiError), (status = 413, body = landfall_api_types::ApiError)))]
-pub async fn upload(
-    State(s): State<Shared>,
-    caller: Caller,
-    Path(app): Path<String>,
-    params: Result<Query<UploadParams>, axum::extract::rejection::QueryRejection>,
-    body: Body,
-) -> HttpResult<(StatusCode, Json<UploadResult>)> {
-    let Query(p) = params.map_err(|e| {
-        HttpError::bad_request(
-            "invalid_query",
-            format!("{}; `version` is required", e.body_text()),
-        )
-    })?;
-    caller.require(Some(&app), Role::Upload)?;
-    existing_app(&s, &app).await?;
-    check_version(&p.version)?;
-    check_min_update(&p.min_update_version)?;
-    if let Some(c) = &p.channel {
-        landfall_core::names::channel_name(c)
-            .map_err(|e| HttpError::bad_request("invalid_channel", e.to_string()))?;
-    }
-    version_free(&s, &app, &p.version).await?;
+/// A request body (or multipart part) written to a staging file while hashing.
+struct Staged {
+    file: tempfile::NamedTempFile,
+    sha256: String,
+    size: u64,
+}
 
-    // Stream to a staging file, hashing as we go. Dropping `staged` deletes the file.
+async fn stage<S, E>(s: &Shared, mut stream: S) -> HttpResult<Staged>
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    // Dropping `file` deletes it: an interrupted upload leaves nothing behind.
     let staged = tempfile::Builder::new()
         .prefix("upload-")
-        .suffix(".zip")
         .tempfile_in(&s.tmp_dir)
         .map_err(HttpError::internal)?;
-    let mut file = tokio::fs::File::from_std(staged.reopen().map_err(HttpError::internal)?);
+    let mut out = tokio::fs::File::from_std(staged.reopen().map_err(HttpError::internal)?);
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
     let max = s.settings.max_bundle_bytes;
-    let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
             HttpError::bad_request(
@@ -170,62 +155,462 @@ pub async fn upload(
             ));
         }
         hasher.update(&chunk);
-        file.write_all(&chunk).await.map_err(HttpError::internal)?;
+        out.write_all(&chunk).await.map_err(HttpError::internal)?;
     }
-    file.flush().await.map_err(HttpError::internal)?;
-    drop(file);
+    out.flush().await.map_err(HttpError::internal)?;
     if size == 0 {
         return Err(HttpError::bad_request(
             "empty_body",
             "the request body is empty; send the zip file",
         ));
     }
-    let sha256 = hex::encode(hasher.finalize());
+    Ok(Staged {
+        file: staged,
+        sha256: hex::encode(hasher.finalize()),
+        size,
+    })
+}
 
-    // Validate the layout and hunt for hostile entries before anything becomes visible.
-    let path = staged.path().to_owned();
+/// Read the body: a raw zip (or ciphertext), or multipart with `signatures` then `bundle`.
+async fn read_body(s: &Shared, req: Request) -> HttpResult<(Staged, Option<FileSignatures>)> {
+    let is_multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Ok((stage(s, req.into_body().into_data_stream()).await?, None));
+    }
+    let mut form = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| HttpError::bad_request("invalid_multipart", e.body_text()))?;
+    let mut signatures = None;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| HttpError::bad_request("invalid_multipart", e.body_text()))?
+    {
+        match field.name() {
+            Some("signatures") => {
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| HttpError::bad_request("invalid_multipart", e.body_text()))?;
+                let map: FileSignatures = serde_json::from_slice(&bytes).map_err(|e| {
+                    HttpError::bad_request(
+                        "invalid_signatures",
+                        format!("signatures must map paths to signed hashes: {e}"),
+                    )
+                })?;
+                signatures = Some(map);
+            }
+            Some("bundle") => return Ok((stage(s, field).await?, signatures)),
+            other => {
+                return Err(HttpError::bad_request(
+                    "invalid_multipart",
+                    format!(
+                        "unexpected part {other:?}; send `signatures` (optional) then `bundle`"
+                    ),
+                ))
+            }
+        }
+    }
+    Err(HttpError::bad_request(
+        "invalid_multipart",
+        "the multipart body has no `bundle` part",
+    ))
+}
+
+/// Encrypted upload: the registered key that opens the session key, and the signed checksum.
+struct Encryption {
+    key: VerifyingKey,
+    key_id: String,
+    session_wire: String,
+    signed_checksum: String,
+}
+
+/// One delta file ready to store.
+struct DeltaFile {
+    stored: StoredManifestFile,
+    bytes: Vec<u8>,
+}
+
+/// What the blocking half of an upload produced.
+struct Prepared {
+    plain_sha256: String,
+    plain_size: u64,
+    summary: bundle_zip::ZipSummary,
+    delta: Vec<DeltaFile>,
+    /// Keeps the decrypted copy alive while we use it.
+    plain_path: std::path::PathBuf,
+    _plain: Option<tempfile::NamedTempFile>,
+}
+
+fn verify_error(e: BundleVerifyError) -> HttpError {
+    match e {
+        BundleVerifyError::SessionKey(e) => {
+            HttpError::bad_request("invalid_session_key", e.to_string())
+        }
+        BundleVerifyError::Checksum(e) => HttpError::bad_request("invalid_checksum", e.to_string()),
+        BundleVerifyError::CiphertextCorrupt(e) => HttpError::bad_request(
+            "corrupt_ciphertext",
+            format!("the encrypted bundle does not decrypt with its session key: {e}"),
+        ),
+        e @ BundleVerifyError::ChecksumMismatch { .. } => {
+            HttpError::bad_request("checksum_mismatch", e.to_string())
+        }
+        BundleVerifyError::Io(e) => HttpError::internal(e),
+        other => HttpError::bad_request("invalid_encrypted_bundle", other.to_string()),
+    }
+}
+
+/// Decrypt (if encrypted), validate the zip, and build the delta files. Runs on a blocking thread.
+fn prepare(
+    staged: &Staged,
+    enc: Option<&Encryption>,
+    delta: bool,
+    signatures: Option<&FileSignatures>,
+    tmp_dir: &std::path::Path,
+    limits: ZipLimits,
+) -> HttpResult<Prepared> {
+    use std::io::{BufReader, BufWriter, Read, Write};
+    let (plain_path, plain_tmp, plain_sha256, plain_size) = match enc {
+        None => (
+            staged.file.path().to_owned(),
+            None,
+            staged.sha256.clone(),
+            staged.size,
+        ),
+        Some(e) => {
+            let tmp = tempfile::Builder::new()
+                .prefix("plain-")
+                .tempfile_in(tmp_dir)
+                .map_err(HttpError::internal)?;
+            let input = BufReader::new(
+                std::fs::File::open(staged.file.path()).map_err(HttpError::internal)?,
+            );
+            let mut out = BufWriter::new(tmp.reopen().map_err(HttpError::internal)?);
+            let digest = landfall_crypto::verify_encrypted_bundle(
+                &e.key,
+                &e.session_wire,
+                &e.signed_checksum,
+                input,
+                &mut out,
+            )
+            .map_err(verify_error)?;
+            out.flush().map_err(HttpError::internal)?;
+            let size = tmp.as_file().metadata().map_err(HttpError::internal)?.len();
+            (tmp.path().to_owned(), Some(tmp), hex::encode(digest), size)
+        }
+    };
+    let open = || {
+        std::fs::File::open(&plain_path)
+            .map(BufReader::new)
+            .map_err(HttpError::internal)
+    };
+    let summary = bundle_zip::validate(open()?, limits)
+        .map_err(|e| HttpError::bad_request("invalid_zip", e.to_string()))?;
+    let mut delta_files = Vec::new();
+    if delta {
+        let mut zip = zip::ZipArchive::new(open()?)
+            .map_err(|e| HttpError::bad_request("invalid_zip", e.to_string()))?;
+        let mut files = Vec::with_capacity(summary.files.len());
+        for f in &summary.files {
+            let mut entry = zip
+                .by_name(&f.entry)
+                .map_err(|e| HttpError::bad_request("invalid_zip", e.to_string()))?;
+            let mut data = Vec::with_capacity(f.size as usize);
+            entry
+                .read_to_end(&mut data)
+                .map_err(|e| HttpError::bad_request("invalid_zip", e.to_string()))?;
+            files.push((f.path.clone(), data));
+        }
+        let session =
+            match enc {
+                Some(e) => Some(e.key.open_session_key(&e.session_wire).map_err(|err| {
+                    HttpError::bad_request("invalid_session_key", err.to_string())
+                })?),
+                None => None,
+            };
+        let manifest = landfall_crypto::build_manifest(files, None)
+            .map_err(|e| HttpError::bad_request("invalid_bundle_path", e.to_string()))?;
+        for mf in manifest {
+            let (bytes, file_hash) = match (&session, enc) {
+                (Some(session), Some(e)) => {
+                    let sig = signatures.and_then(|m| m.get(&mf.path)).ok_or_else(|| {
+                        HttpError::bad_request(
+                            "missing_file_signature",
+                            format!("no signature for {}: encrypted delta uploads need one per file (landfall bundle upload --delta --key)", mf.path),
+                        )
+                    })?;
+                    let digest = landfall_crypto::parse_sha256_hex(&mf.plain_sha256)
+                        .ok_or_else(|| HttpError::internal("bad sha"))?;
+                    let ok = e.key.checksum_matches(sig, &digest).map_err(|err| {
+                        HttpError::bad_request(
+                            "invalid_file_signature",
+                            format!("{}: {err}", mf.path),
+                        )
+                    })?;
+                    if !ok {
+                        return Err(HttpError::bad_request(
+                            "file_signature_mismatch",
+                            format!("the signature for {} does not match its content", mf.path),
+                        ));
+                    }
+                    (
+                        landfall_crypto::encrypt_bytes(session, &mf.stored),
+                        sig.to_ascii_lowercase(),
+                    )
+                }
+                _ => (mf.stored, mf.file_hash),
+            };
+            delta_files.push(DeltaFile {
+                stored: StoredManifestFile {
+                    file_name: mf.file_name,
+                    file_hash,
+                    blob_sha256: landfall_crypto::sha256_hex(&bytes),
+                    size: bytes.len() as u64,
+                    sha256: mf.plain_sha256,
+                },
+                bytes,
+            });
+        }
+    }
+    Ok(Prepared {
+        plain_sha256,
+        plain_size,
+        summary,
+        delta: delta_files,
+        plain_path,
+        _plain: plain_tmp,
+    })
+}
+
+/// Pick the registered key for an encrypted upload, or refuse unsigned uploads to apps with keys.
+async fn encryption_for(s: &Shared, app: &str, p: &UploadParams) -> HttpResult<Option<Encryption>> {
+    let keys = s.store.list_app_keys(app).await?;
+    let session = p.session_key.as_deref().filter(|k| !k.is_empty());
+    let Some(session) = session else {
+        if !keys.is_empty() {
+            return Err(HttpError::bad_request(
+                "signature_required",
+                format!("{app} has a registered public key, so uploads must be encrypted and signed: use `landfall bundle upload --key .capgo_key_v2`"),
+            ));
+        }
+        return Ok(None);
+    };
+    if keys.is_empty() {
+        return Err(HttpError::bad_request(
+            "no_key_registered",
+            format!("{app} has no public key to check this encrypted bundle: run `landfall app key add {app} .capgo_key_v2.pub` first"),
+        ));
+    }
+    let checksum = p
+        .checksum
+        .clone()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            HttpError::bad_request(
+                "invalid_checksum",
+                "an encrypted upload needs `checksum`: the signed checksum (512 hex)",
+            )
+        })?;
+    let candidates: Vec<_> = match &p.key_id {
+        Some(id) => {
+            let k: Vec<_> = keys.into_iter().filter(|k| &k.key_id == id).collect();
+            if k.is_empty() {
+                return Err(HttpError::bad_request(
+                    "unknown_key",
+                    format!(
+                        "key {id} is not registered for {app}; see `landfall app key list {app}`"
+                    ),
+                ));
+            }
+            k
+        }
+        None => keys,
+    };
+    let mut last_err = None;
+    for k in candidates {
+        let key = VerifyingKey::from_pem(&k.public_pem).map_err(HttpError::internal)?;
+        match key.open_session_key(session) {
+            Ok(_) => {
+                return Ok(Some(Encryption {
+                    key,
+                    key_id: k.key_id,
+                    session_wire: session.to_owned(),
+                    signed_checksum: checksum,
+                }))
+            }
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(HttpError::bad_request(
+        "invalid_session_key",
+        format!(
+            "the session key does not open with any registered key of {app} ({}); was it made with another private key?",
+            last_err.map(|e| e.to_string()).unwrap_or_default()
+        ),
+    ))
+}
+
+/// The bundle a device most likely runs before this upload, and the plain hashes of its files.
+async fn previous_files(
+    s: &Shared,
+    app: &str,
+    channel: Option<&str>,
+) -> HttpResult<Option<(String, HashSet<String>)>> {
+    let previous = match channel {
+        Some(name) => match s.store.get_channel(app, name).await {
+            Ok(c) => match c.bundle_id {
+                Some(id) => Some(s.store.get_bundle_by_id(id).await?),
+                None => None,
+            },
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => s.store.list_bundles(app).await?.into_iter().next(),
+    };
+    Ok(previous.map(|b| {
+        let hashes = b
+            .variants
+            .iter()
+            .flat_map(|v| v.manifest.iter())
+            .map(|f| {
+                if f.sha256.is_empty() {
+                    f.file_hash.clone()
+                } else {
+                    f.sha256.clone()
+                }
+            })
+            .collect();
+        (b.version, hashes)
+    }))
+}
+
+/// Upload a bundle zip (the request body, streamed), optionally encrypted and/or with a delta.
+#[utoipa::path(post, path = "/api/v1/apps/{app}/bundles", tag = "bundles",
+    params(("version" = String, Query), ("channel" = Option<String>, Query), ("min_update_version" = Option<String>, Query),
+           ("link" = Option<String>, Query), ("comment" = Option<String>, Query), ("session_key" = Option<String>, Query),
+           ("checksum" = Option<String>, Query), ("key_id" = Option<String>, Query), ("delta" = Option<bool>, Query)),
+    request_body(content = Vec<u8>, content_type = "application/zip"),
+    responses((status = 201, body = UploadResult), (status = 400, body = landfall_api_types::ApiError),
+              (status = 409, body = landfall_api_types::ApiError), (status = 413, body = landfall_api_types::ApiError)))]
+pub async fn upload(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(app): Path<String>,
+    params: Result<Query<UploadParams>, axum::extract::rejection::QueryRejection>,
+    req: Request,
+) -> HttpResult<(StatusCode, Json<UploadResult>)> {
+    let Query(p) = params.map_err(|e| {
+        HttpError::bad_request(
+            "invalid_query",
+            format!("{}; `version` is required", e.body_text()),
+        )
+    })?;
+    caller.require(Some(&app), Role::Upload)?;
+    existing_app(&s, &app).await?;
+    check_version(&p.version)?;
+    check_min_update(&p.min_update_version)?;
+    if let Some(c) = &p.channel {
+        landfall_core::names::channel_name(c)
+            .map_err(|e| HttpError::bad_request("invalid_channel", e.to_string()))?;
+    }
+    version_free(&s, &app, &p.version).await?;
+    let enc = encryption_for(&s, &app, &p).await?;
+    let (staged, signatures) = read_body(&s, req).await?;
+
+    // Decrypt, validate the layout, hunt for hostile entries, build the delta: before anything is visible.
     let limits = ZipLimits {
-        max_total_uncompressed: max.saturating_mul(4),
+        max_total_uncompressed: s.settings.max_bundle_bytes.saturating_mul(4),
         ..ZipLimits::default()
     };
-    let summary = tokio::task::spawn_blocking(move || {
-        let f = std::fs::File::open(&path)?;
-        Ok::<_, std::io::Error>(bundle_zip::validate(std::io::BufReader::new(f), limits))
+    let tmp_dir = s.tmp_dir.clone();
+    let delta = p.delta;
+    let (staged, enc, prepared) = tokio::task::spawn_blocking(move || {
+        let prepared = prepare(
+            &staged,
+            enc.as_ref(),
+            delta,
+            signatures.as_ref(),
+            &tmp_dir,
+            limits,
+        );
+        (staged, enc, prepared)
     })
     .await
-    .map_err(HttpError::internal)?
-    .map_err(HttpError::internal)?
-    .map_err(|e| HttpError::bad_request("invalid_zip", e.to_string()))?;
-
-    s.blobs
-        .put_file(&sha256, staged.path())
-        .await
-        .map_err(HttpError::internal)?;
+    .map_err(HttpError::internal)?;
+    let prepared = prepared?;
+    let summary = &prepared.summary;
     let mut warnings = Vec::new();
     if !summary.files.iter().any(|f| f.path.ends_with(".js")) {
         warnings.push(
             "the bundle has no .js file; make sure your app calls notifyAppReady()".to_owned(),
         );
     }
+    let _ = &prepared.plain_path;
+
+    // Bytes first (durable), then the row that makes them visible.
+    s.blobs
+        .put_file(&staged.sha256, staged.file.path())
+        .await
+        .map_err(HttpError::internal)?;
+    for f in &prepared.delta {
+        s.blobs
+            .put_bytes(&f.stored.blob_sha256, &f.bytes)
+            .await
+            .map_err(HttpError::internal)?;
+    }
+    let delta_info = if p.delta {
+        let previous = previous_files(&s, &app, p.channel.as_deref()).await?;
+        let known = previous.as_ref().map(|(_, h)| h);
+        let reused: Vec<&DeltaFile> = prepared
+            .delta
+            .iter()
+            .filter(|f| known.is_some_and(|k| k.contains(&f.stored.sha256)))
+            .collect();
+        Some(DeltaInfo {
+            files: prepared.delta.len(),
+            stored_bytes: prepared.delta.iter().map(|f| f.stored.size).sum(),
+            previous_version: previous.map(|(v, _)| v),
+            reused_files: reused.len(),
+            download_bytes_from_previous: prepared.delta.iter().map(|f| f.stored.size).sum::<u64>()
+                - reused.iter().map(|f| f.stored.size).sum::<u64>(),
+            full_zip_bytes: staged.size,
+        })
+    } else {
+        None
+    };
+    let (key_id, session_key, checksum) = match &enc {
+        Some(e) => (
+            Some(e.key_id.clone()),
+            e.session_wire.clone(),
+            e.signed_checksum.to_ascii_lowercase(),
+        ),
+        None => (None, String::new(), prepared.plain_sha256.clone()),
+    };
     let new = NewBundle {
         app_id: app,
         version: p.version,
-        size,
-        sha256: sha256.clone(),
+        size: prepared.plain_size,
+        sha256: prepared.plain_sha256.clone(),
         min_update_version: p.min_update_version,
         link: p.link,
         comment: p.comment,
         variants: vec![BundleVariantRow {
-            key_id: None,
-            blob_sha256: Some(sha256.clone()),
-            blob_size: Some(size),
+            key_id,
+            blob_sha256: Some(staged.sha256.clone()),
+            blob_size: Some(staged.size),
             external_url: None,
-            session_key: String::new(),
-            checksum: sha256,
-            manifest: vec![],
+            session_key,
+            checksum,
+            manifest: prepared.delta.into_iter().map(|f| f.stored).collect(),
         }],
     };
-    finish(&s, &caller, new, p.channel, warnings).await
+    let (status, Json(mut result)) = finish(&s, &caller, new, p.channel, warnings).await?;
+    result.delta = delta_info;
+    Ok((status, Json(result)))
 }
 
 /// Register a bundle hosted elsewhere (e.g. on a CDN).
@@ -248,36 +633,46 @@ pub async fn external(
             "url must be an http(s) URL devices can download",
         ));
     }
-    let encrypted = req.session_key.as_deref().is_some_and(|k| !k.is_empty());
     let checksum = req.checksum.trim().to_ascii_lowercase();
-    let hex_ok = checksum.bytes().all(|b| b.is_ascii_hexdigit());
-    if encrypted {
-        return Err(HttpError::bad_request(
-            "encryption_needs_key",
-            "encrypted external bundles need a registered public key for the app (see `landfall app key add`)",
-        ));
-    }
-    if checksum.len() != 64 || !hex_ok {
-        return Err(HttpError::bad_request(
-            "invalid_checksum",
-            "checksum must be the sha256 of the zip as 64 hex characters (`sha256sum bundle.zip`)",
-        ));
-    }
+    let as_upload = UploadParams {
+        version: req.version.clone(),
+        session_key: req.session_key.clone(),
+        checksum: Some(checksum.clone()),
+        ..Default::default()
+    };
+    let enc = encryption_for(&s, &app, &as_upload).await?;
+    let plain_sha = match &enc {
+        Some(e) => hex::encode(
+            e.key
+                .recover_checksum(&e.signed_checksum)
+                .map_err(|err| HttpError::bad_request("invalid_checksum", err.to_string()))?,
+        ),
+        None if checksum.len() != 64 || !checksum.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            return Err(HttpError::bad_request(
+                "invalid_checksum",
+                "checksum must be the sha256 of the zip as 64 hex characters (`sha256sum bundle.zip`)",
+            ));
+        }
+        None => checksum.clone(),
+    };
     version_free(&s, &app, &req.version).await?;
     let new = NewBundle {
         app_id: app,
         version: req.version,
         size: req.size.unwrap_or(0),
-        sha256: checksum.clone(),
+        sha256: plain_sha,
         min_update_version: req.min_update_version,
         link: req.link,
         comment: req.comment,
         variants: vec![BundleVariantRow {
-            key_id: None,
+            key_id: enc.as_ref().map(|e| e.key_id.clone()),
             blob_sha256: None,
             blob_size: req.size,
             external_url: Some(req.url),
-            session_key: String::new(),
+            session_key: enc
+                .as_ref()
+                .map(|e| e.session_wire.clone())
+                .unwrap_or_default(),
             checksum,
             manifest: vec![],
         }],

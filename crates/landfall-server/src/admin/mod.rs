@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bundles;
 pub mod channels;
 pub mod devices;
+pub mod keys;
 pub mod tokens;
 
 use axum::extract::{FromRequest, Request};

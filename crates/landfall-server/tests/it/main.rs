@@ -1,5 +1,6 @@
 //! In-process tests of the HTTP layer over a real SQLite file and a real blob directory.
 
 mod admin;
+mod crypto;
 mod plugin;
 mod support;
