@@ -1,0 +1,89 @@
+//! `landfall app create|list|show`.
+
+use anyhow::{Context, Result};
+use landfall_client::{AddKey, CreateApp};
+
+use super::Ctx;
+use crate::args::{AppCmd, AppKeyCmd};
+use crate::output::{self, Table};
+
+pub async fn run(ctx: &Ctx, cmd: AppCmd) -> Result<()> {
+    let client = ctx.client()?;
+    match cmd {
+        AppCmd::Create { app_id, name } => {
+            let app = client
+                .create_app(&CreateApp {
+                    app_id: app_id.clone(),
+                    name,
+                })
+                .await
+                .with_context(|| format!("cannot create app {app_id}"))?;
+            ctx.emit(&app, || {
+                println!("Created app {} ({})", app.app_id, app.name)
+            })
+        }
+        AppCmd::List => {
+            let apps = client.list_apps().await.context("cannot list apps")?;
+            ctx.emit(&apps, || {
+                let mut t = Table::new(&["APP", "NAME", "CREATED"]);
+                for a in &apps {
+                    t.row(vec![
+                        a.app_id.clone(),
+                        a.name.clone(),
+                        output::time(a.created_at),
+                    ]);
+                }
+                t.print("no apps yet: create one with `landfall app create <app_id>`");
+            })
+        }
+        AppCmd::Show { app_id } => {
+            let app = client
+                .get_app(&app_id)
+                .await
+                .with_context(|| format!("cannot read app {app_id}"))?;
+            ctx.emit(&app, || {
+                println!("app      {}", app.app_id);
+                println!("name     {}", app.name);
+                println!("created  {}", output::time(app.created_at));
+            })
+        }
+        AppCmd::Key(AppKeyCmd::Add { app_id, public_key }) => {
+            let pem = std::fs::read_to_string(&public_key)
+                .with_context(|| format!("cannot read the public key {}", public_key.display()))?;
+            let key = client
+                .add_key(&app_id, &AddKey { public_key: pem })
+                .await
+                .with_context(|| {
+                    format!("cannot register {} for {app_id}", public_key.display())
+                })?;
+            ctx.emit(&key, || {
+                println!("Registered key {} for {app_id}", key.key_id);
+                println!(
+                    "From now on uploads must be signed: `landfall bundle upload {app_id} <dir> \
+                     --version V --key .capgo_key_v2`"
+                );
+            })
+        }
+        AppCmd::Key(AppKeyCmd::List { app_id }) => {
+            let keys = client
+                .list_keys(&app_id)
+                .await
+                .with_context(|| format!("cannot list the keys of {app_id}"))?;
+            ctx.emit(&keys, || {
+                let mut t = Table::new(&["KEY ID", "ADDED"]);
+                for k in &keys {
+                    t.row(vec![k.key_id.clone(), output::time(k.created_at)]);
+                }
+                t.print("no keys: uploads are not signed");
+            })
+        }
+        AppCmd::Key(AppKeyCmd::Remove { app_id, key_id }) => {
+            client
+                .remove_key(&app_id, &key_id)
+                .await
+                .with_context(|| format!("cannot remove key {key_id} of {app_id}"))?;
+            let value = serde_json::json!({ "app_id": app_id, "removed": key_id });
+            ctx.emit(&value, || println!("Removed key {key_id} of {app_id}"))
+        }
+    }
+}

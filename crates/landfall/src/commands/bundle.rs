@@ -1,0 +1,313 @@
+//! `landfall bundle upload|list|show|delete`.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use landfall_client::{BundleInfo, ExternalBundle, UploadParams, UploadResult};
+use sha2::{Digest, Sha256};
+
+use super::Ctx;
+use crate::args::{BundleCmd, UploadArgs};
+use crate::encrypt;
+use crate::failure::{CliError, EXIT_GENERIC};
+use crate::output::{self, Table};
+use crate::zipper::{self, ZipFile};
+
+pub async fn run(ctx: &Ctx, cmd: BundleCmd) -> Result<()> {
+    match cmd {
+        BundleCmd::Upload(args) => upload(ctx, args).await,
+        BundleCmd::List { app_id } => {
+            let bundles = ctx
+                .client()?
+                .list_bundles(&app_id)
+                .await
+                .with_context(|| format!("cannot list the bundles of {app_id}"))?;
+            ctx.emit(&bundles, || {
+                let mut t = Table::new(&["VERSION", "SIZE", "SHA256", "CREATED", "BY", "NOTES"]);
+                for b in &bundles {
+                    t.row(vec![
+                        b.version.clone(),
+                        output::size(b.size),
+                        b.sha256.chars().take(16).collect(),
+                        output::time(b.created_at),
+                        b.created_by.clone(),
+                        notes(b),
+                    ]);
+                }
+                t.print("no bundles yet: upload one with `landfall bundle upload`");
+            })
+        }
+        BundleCmd::Show { app_id, version } => {
+            let b = ctx
+                .client()?
+                .get_bundle(&app_id, &version)
+                .await
+                .with_context(|| format!("cannot read bundle {version} of {app_id}"))?;
+            ctx.emit(&b, || print_bundle(&b))
+        }
+        BundleCmd::Delete { app_id, version } => {
+            ctx.client()?
+                .delete_bundle(&app_id, &version)
+                .await
+                .with_context(|| format!("cannot delete bundle {version} of {app_id}"))?;
+            let value = serde_json::json!({ "app_id": app_id, "deleted": version });
+            ctx.emit(&value, || println!("Deleted bundle {version} of {app_id}"))
+        }
+    }
+}
+
+async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
+    let client = ctx.client()?;
+    let app_id = args.app_id.clone();
+    let version = args.version.clone();
+
+    if let Some(url) = args.external_url {
+        let body = ExternalBundle {
+            version: version.clone(),
+            url,
+            checksum: args.checksum.unwrap_or_default(),
+            size: args.size,
+            session_key: args.session_key,
+            channel: args.channel,
+            min_update_version: args.min_update_version,
+            link: args.link,
+            comment: args.comment,
+        };
+        let result = client
+            .create_external_bundle(&app_id, &body)
+            .await
+            .with_context(|| format!("cannot register external bundle {version} of {app_id}"))?;
+        return report(ctx, &app_id, &result);
+    }
+
+    let path = args
+        .path
+        .context("a directory or zip to upload is required")?;
+    let meta =
+        std::fs::metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let zip = if meta.is_dir() {
+        let (zip, summary) = zipper::zip_dir_to_file(&path, args.keep_zip.as_deref())
+            .with_context(|| format!("cannot zip {}", path.display()))?;
+        if !ctx.json() {
+            eprintln!(
+                "Zipped {} ({} files, {})",
+                path.display(),
+                summary.files,
+                output::size(summary.content_bytes)
+            );
+        }
+        zip
+    } else {
+        ZipFile::Kept(path.clone())
+    };
+
+    let mut params = UploadParams {
+        version: version.clone(),
+        channel: args.channel,
+        min_update_version: args.min_update_version,
+        link: args.link,
+        comment: args.comment,
+        session_key: None,
+        checksum: None,
+        key_id: args.key_id,
+        delta: args.delta,
+    };
+    // What the server must report as the plain zip's sha256 (None: cannot know locally).
+    let expected_sha256;
+    let mut signatures = None;
+    // Keeps the encrypted temp file alive until the upload is done.
+    let mut _encrypted: Option<encrypt::Encrypted> = None;
+    let body_path = if let Some(key_path) = &args.key {
+        let signer = encrypt::read_signing_key(key_path)?;
+        let zip_path = zip.path().to_owned();
+        let delta = args.delta;
+        let enc =
+            tokio::task::spawn_blocking(move || encrypt::encrypt_bundle(&zip_path, &signer, delta))
+                .await
+                .context("encryption task failed")??;
+        if !ctx.json() {
+            eprintln!("Encrypted and signed with key {}", enc.key_id);
+        }
+        params.session_key = Some(enc.session_key.clone());
+        params.checksum = Some(enc.checksum.clone());
+        params.key_id.get_or_insert_with(|| enc.key_id.clone());
+        expected_sha256 = Some(enc.plain_sha256.clone());
+        signatures = enc.signatures.clone();
+        let path = enc.file.path().to_owned();
+        _encrypted = Some(enc);
+        path
+    } else if let Some(session_key) = args.session_key {
+        // Already encrypted by `capgo bundle encrypt`: the server checks it with the app's key.
+        params.session_key = Some(session_key);
+        params.checksum = args.checksum;
+        expected_sha256 = None;
+        zip.path().to_owned()
+    } else {
+        let (local, _) = sha256_file(zip.path())?;
+        if let Some(want) = &args.checksum {
+            if !want.eq_ignore_ascii_case(&local) {
+                return Err(CliError::new(
+                    EXIT_GENERIC,
+                    "checksum_mismatch",
+                    format!(
+                        "{} has sha256 {local}, not the expected {want}",
+                        zip.path().display()
+                    ),
+                )
+                .into());
+            }
+        }
+        expected_sha256 = Some(local);
+        zip.path().to_owned()
+    };
+
+    let len = std::fs::metadata(&body_path)
+        .with_context(|| format!("cannot read {}", body_path.display()))?
+        .len();
+    let bar = progress_bar(len, ctx.json());
+    let on_progress = {
+        let bar = bar.clone();
+        move |sent| bar.set_position(sent)
+    };
+    let result = client
+        .upload_bundle_signed(
+            &app_id,
+            &params,
+            &body_path,
+            signatures.as_ref(),
+            on_progress,
+        )
+        .await;
+    bar.finish_and_clear();
+    let result = result.with_context(|| format!("cannot upload bundle {version} of {app_id}"))?;
+
+    if let Some(local) = expected_sha256 {
+        if !result.bundle.sha256.eq_ignore_ascii_case(&local) {
+            return Err(CliError::new(
+                EXIT_GENERIC,
+                "checksum_mismatch",
+                format!(
+                    "the server stored bundle {version} with sha256 {} but the zip sent has \
+                     sha256 {local}; delete it with `landfall bundle delete {app_id} {version}` \
+                     and upload again",
+                    result.bundle.sha256
+                ),
+            )
+            .into());
+        }
+    }
+    report(ctx, &app_id, &result)
+}
+
+fn report(ctx: &Ctx, app_id: &str, result: &UploadResult) -> Result<()> {
+    for w in &result.warnings {
+        eprintln!("warning: {w}");
+    }
+    ctx.emit(result, || {
+        let b = &result.bundle;
+        println!("Uploaded bundle {} of {app_id}", b.version);
+        println!("  size     {} ({} bytes)", output::size(b.size), b.size);
+        println!("  sha256   {}", b.sha256);
+        if let Some(url) = &b.external_url {
+            println!("  url      {url}");
+        }
+        if !b.key_ids.is_empty() {
+            println!("  signed   {}", b.key_ids.join(", "));
+        }
+        if let Some(d) = &result.delta {
+            println!(
+                "  delta    {} files; a device on {} downloads {} instead of {}",
+                d.files,
+                d.previous_version.as_deref().unwrap_or("an older bundle"),
+                output::size(d.download_bytes_from_previous),
+                output::size(d.full_zip_bytes)
+            );
+        }
+        match &result.channel {
+            Some(c) => println!("  channel  {} now serves {}", c.name, c.bundle),
+            None => println!(
+                "  not served yet: `landfall channel set {app_id} <channel> --bundle {}`",
+                b.version
+            ),
+        }
+    })
+}
+
+fn print_bundle(b: &BundleInfo) {
+    println!("version             {}", b.version);
+    println!(
+        "size                {} ({} bytes)",
+        output::size(b.size),
+        b.size
+    );
+    println!("sha256              {}", b.sha256);
+    println!(
+        "created             {} by {}",
+        output::time(b.created_at),
+        b.created_by
+    );
+    println!(
+        "min update version  {}",
+        output::opt(b.min_update_version.as_deref())
+    );
+    println!("link                {}", output::opt(b.link.as_deref()));
+    println!("comment             {}", output::opt(b.comment.as_deref()));
+    println!(
+        "signed with         {}",
+        if b.key_ids.is_empty() {
+            "-".to_owned()
+        } else {
+            b.key_ids.join(", ")
+        }
+    );
+    println!(
+        "external url        {}",
+        output::opt(b.external_url.as_deref())
+    );
+    println!("delta files         {}", b.manifest_files);
+}
+
+fn notes(b: &BundleInfo) -> String {
+    let mut notes = Vec::new();
+    if b.external_url.is_some() {
+        notes.push("external".to_owned());
+    }
+    if !b.key_ids.is_empty() {
+        notes.push("signed".to_owned());
+    }
+    if b.manifest_files > 0 {
+        notes.push(format!("delta:{}", b.manifest_files));
+    }
+    if let Some(c) = &b.comment {
+        notes.push(c.clone());
+    }
+    notes.join(" ")
+}
+
+/// sha256 hex and length of a file, streamed.
+fn sha256_file(path: &Path) -> Result<(String, u64)> {
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let len = std::io::copy(&mut file, &mut hasher)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok((hex::encode(hasher.finalize()), len))
+}
+
+/// An upload bar on stderr; hidden with `--json` or when stderr is not a terminal.
+fn progress_bar(len: u64, json: bool) -> ProgressBar {
+    if json || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "uploading [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}

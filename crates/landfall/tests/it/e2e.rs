@@ -1,0 +1,533 @@
+//! End to end: the real `landfall serve`, driven by the `landfall` CLI and by a simulated
+//! Capgo device speaking the plugin protocol with plain HTTP.
+
+use std::io::Write;
+
+use reqwest::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, ETAG, RANGE};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::support::{run_cli, vectors_dir, Server};
+
+const APP: &str = "com.example.capgovector";
+const DEVICE_ID: &str = "6f1c2a9e-3b1d-4c55-9d0e-0a1b2c3d4e5f";
+
+/// The plugin's info object from the vectors, without `key_id` (no publicKey configured).
+fn device_info() -> Value {
+    let path = vectors_dir().join("example_updates_request_android.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut info: Value = serde_json::from_str(&text).unwrap();
+    info.as_object_mut().unwrap().remove("key_id");
+    info
+}
+
+fn with(mut base: Value, extra: Value) -> Value {
+    let obj = base.as_object_mut().unwrap();
+    for (k, v) in extra.as_object().unwrap() {
+        obj.insert(k.clone(), v.clone());
+    }
+    base
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+async fn post_json(http: &reqwest::Client, url: &str, body: &Value) -> (StatusCode, Value) {
+    let resp = http.post(url).json(body).send().await.unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    let value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("POST {url} answered {status} non-JSON ({e}): {text}"));
+    (status, value)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_and_device_against_a_real_server() {
+    let dist = vectors_dir().join("dist");
+    assert!(
+        dist.join("index.html").is_file(),
+        "{} missing",
+        dist.display()
+    );
+    let dist = dist.to_str().unwrap().to_owned();
+
+    let mut server = Server::start().await;
+    let http = reqwest::Client::new();
+    let base = server.url.clone();
+
+    // ---- admin: app + upload ---------------------------------------------------------------
+    let app = server.cli(&["app", "create", APP, "--json"]).ok().json();
+    assert_eq!(app["app_id"], APP, "{app}");
+
+    let list = server.cli(&["app", "list", "--json"]).ok().json();
+    assert!(
+        list.as_array().unwrap().iter().any(|a| a["app_id"] == APP),
+        "{list}"
+    );
+
+    let up = server
+        .cli(&[
+            "bundle",
+            "upload",
+            APP,
+            &dist,
+            "--version",
+            "1.0.1",
+            "--channel",
+            "production",
+            "--json",
+        ])
+        .ok();
+    let up = up.json();
+    assert_eq!(up["bundle"]["version"], "1.0.1", "{up}");
+    let sha = up["bundle"]["sha256"].as_str().unwrap().to_owned();
+    assert_eq!(sha.len(), 64, "{up}");
+    let size = up["bundle"]["size"].as_u64().unwrap();
+    assert_eq!(up["channel"]["name"], "production", "{up}");
+    assert_eq!(up["channel"]["bundle"], "1.0.1", "{up}");
+
+    let bundles = server.cli(&["bundle", "list", APP, "--json"]).ok().json();
+    let listed = bundles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["version"] == "1.0.1")
+        .unwrap_or_else(|| panic!("1.0.1 not listed: {bundles}"));
+    assert_eq!(listed["sha256"], sha.as_str());
+    assert_eq!(listed["size"], size);
+    assert!(listed["created_at"].as_i64().unwrap() > 0);
+
+    let human = server.cli(&["bundle", "list", APP]).ok();
+    assert!(human.stdout.contains("1.0.1"), "{human:#?}");
+
+    // ---- device: update check ----------------------------------------------------------------
+    let info = device_info();
+    let (status, answer) = post_json(&http, &format!("{base}/updates"), &info).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["version"], "1.0.1", "{answer}");
+    let url = answer["url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no url: {answer}"))
+        .to_owned();
+    assert!(url.starts_with("http"), "{answer}");
+    assert_eq!(answer["checksum"], sha.as_str(), "{answer}");
+    assert!(
+        answer.get("error").is_none() && answer.get("message").is_none(),
+        "{answer}"
+    );
+
+    // ---- device: resumable download ----------------------------------------------------------
+    let first = http
+        .get(&url)
+        .header(RANGE, "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::PARTIAL_CONTENT);
+    let first = first.bytes().await.unwrap();
+    assert_eq!(first.len(), 100);
+    let rest = http
+        .get(&url)
+        .header(RANGE, "bytes=100-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.status(), StatusCode::PARTIAL_CONTENT);
+    let content_range = rest
+        .headers()
+        .get(CONTENT_RANGE)
+        .expect("Content-Range")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_range, format!("bytes 100-{}/{size}", size - 1));
+    let rest = rest.bytes().await.unwrap();
+    let mut whole = first.to_vec();
+    whole.extend_from_slice(&rest);
+    assert_eq!(whole.len() as u64, size);
+    assert_eq!(sha256_hex(&whole), answer["checksum"].as_str().unwrap());
+
+    let head = http.head(&url).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(
+        head.headers()
+            .get(CONTENT_LENGTH)
+            .expect("Content-Length")
+            .to_str()
+            .unwrap(),
+        size.to_string()
+    );
+    assert!(
+        head.headers().get(ETAG).is_some(),
+        "no ETag: {:?}",
+        head.headers()
+    );
+    assert!(
+        head.headers().get(CONTENT_ENCODING).is_none(),
+        "{:?}",
+        head.headers()
+    );
+
+    // ---- device: stats -----------------------------------------------------------------------
+    let event = |action: &str| {
+        with(
+            info.clone(),
+            json!({"version_name": "1.0.1", "old_version_name": "builtin", "action": action,
+                   "timestamp": 1767225600000i64}),
+        )
+    };
+    let resp = http
+        .post(format!("{base}/stats"))
+        .json(&json!([event("download_complete"), event("set")]))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    assert!(
+        !resp.bytes().await.unwrap().is_empty(),
+        "empty stats answer"
+    );
+    let resp = http
+        .post(format!("{base}/stats"))
+        .json(&event("download_40"))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+
+    // ---- channel self-assignment ---------------------------------------------------------------
+    let beta = server
+        .cli(&[
+            "channel",
+            "create",
+            APP,
+            "beta",
+            "--allow-device-self-set",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(beta["name"], "beta", "{beta}");
+    assert_eq!(beta["flags"]["allow_device_self_set"], true, "{beta}");
+
+    let (status, set) = post_json(
+        &http,
+        &format!("{base}/channel_self"),
+        &with(info.clone(), json!({"channel": "beta"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert_eq!(set, json!({"status": "ok", "allowSet": true}));
+
+    let resp = http
+        .put(format!("{base}/channel_self"))
+        .json(&with(info.clone(), json!({"defaultChannel": "beta"})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let got: Value = resp.json().await.unwrap();
+    assert_eq!(got["channel"], "beta", "{got}");
+
+    let query: Vec<(String, String)> = info
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    let resp = http
+        .get(format!("{base}/channel_self"))
+        .query(&query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let channels: Value = resp.json().await.unwrap();
+    let channels = channels
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {channels}"));
+    assert!(!channels.is_empty());
+    for c in channels {
+        assert!(c["id"].is_i64() || c["id"].is_u64(), "id not numeric: {c}");
+    }
+    assert!(channels.iter().any(|c| c["name"] == "beta"), "{channels:?}");
+
+    // ---- rollback to builtin -------------------------------------------------------------------
+    let rolled = server
+        .cli(&[
+            "channel",
+            "rollback",
+            APP,
+            "production",
+            "--to",
+            "builtin",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(rolled["bundle"], "builtin", "{rolled}");
+    let on_101 = with(info.clone(), json!({"version_name": "1.0.1"}));
+    let (status, answer) = post_json(&http, &format!("{base}/updates"), &on_101).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["version"], "builtin", "{answer}");
+    assert!(
+        answer.get("error").is_none() && answer.get("kind").is_none(),
+        "{answer}"
+    );
+
+    let history = server
+        .cli(&["channel", "history", APP, "production", "--json"])
+        .ok()
+        .json();
+    let history = history.as_array().unwrap();
+    assert!(history.len() >= 2, "{history:?}");
+    assert_eq!(history[0]["bundle"], "builtin", "newest first: {history:?}");
+
+    let channels = server.cli(&["channel", "list", APP]).ok();
+    assert!(
+        channels.stdout.contains("production") && channels.stdout.contains("beta"),
+        "{channels:#?}"
+    );
+
+    // ---- devices -------------------------------------------------------------------------------
+    let devices = server.cli(&["device", "list", APP, "--json"]).ok().json();
+    assert!(
+        devices
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["device_id"] == DEVICE_ID),
+        "{devices}"
+    );
+    let filtered = server
+        .cli(&["device", "list", APP, "--platform", "ios", "--json"])
+        .ok()
+        .json();
+    assert!(
+        !filtered
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["device_id"] == DEVICE_ID),
+        "platform filter ignored: {filtered}"
+    );
+    let over = server
+        .cli(&[
+            "device",
+            "override",
+            APP,
+            DEVICE_ID,
+            "--channel",
+            "beta",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(over["channel"], "beta", "{over}");
+    server
+        .cli(&["device", "override", APP, DEVICE_ID, "--clear"])
+        .ok();
+
+    // ---- failures ------------------------------------------------------------------------------
+    let r = server.cli(&["bundle", "list", "com.example.nope"]);
+    assert_eq!(r.code, 3, "unknown app: {r:#?}");
+    assert!(
+        r.stderr.starts_with("error: ") && r.stderr.len() > 10,
+        "{r:#?}"
+    );
+    let r = server.cli(&["bundle", "list", "com.example.nope", "--json"]);
+    assert_eq!(r.code, 3, "{r:#?}");
+    let body = r.json();
+    assert!(
+        body["error"].as_str().is_some_and(|s| !s.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().is_some_and(|s| !s.is_empty()),
+        "{body}"
+    );
+
+    let r = run_cli(&base, "not-the-token", &["app", "list"]);
+    assert_eq!(r.code, 5, "bad token: {r:#?}");
+    assert!(!r.stderr.contains(&server.token), "token leaked: {r:#?}");
+
+    let r = server.cli(&[
+        "bundle",
+        "upload",
+        APP,
+        &dist,
+        "--version",
+        "1.0.1",
+        "--json",
+    ]);
+    assert_eq!(r.code, 4, "duplicate version: {r:#?}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let bad_zip = tmp.path().join("no-index.zip");
+    {
+        let file = std::fs::File::create(&bad_zip).unwrap();
+        let mut zip = zip::ZipWriter::new(file);
+        let opts = zip::write::SimpleFileOptions::default();
+        zip.start_file("readme.txt", opts).unwrap();
+        zip.write_all(b"no index here").unwrap();
+        zip.finish().unwrap();
+    }
+    let r = server.cli(&[
+        "bundle",
+        "upload",
+        APP,
+        bad_zip.to_str().unwrap(),
+        "--version",
+        "1.0.2",
+        "--json",
+    ]);
+    assert_ne!(r.code, 0, "zip without index.html accepted: {r:#?}");
+    let body = r.json();
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("index.html"),
+        "server's message expected: {r:#?}"
+    );
+    assert!(r.stderr.contains("index.html"), "{r:#?}");
+
+    // ---- tokens --------------------------------------------------------------------------------
+    let scope = format!("{APP}:read");
+    let created = server
+        .cli(&[
+            "token", "create", "--name", "ci-read", "--scope", &scope, "--json",
+        ])
+        .ok()
+        .json();
+    let secret = created["token"].as_str().unwrap().to_owned();
+    let id = created["id"].as_i64().unwrap();
+    let r = run_cli(&base, &secret, &["bundle", "list", APP, "--json"]).ok();
+    assert!(r.stdout.contains("1.0.1"), "{r:#?}");
+    let r = run_cli(
+        &base,
+        &secret,
+        &["channel", "rollback", APP, "production", "--to", "1.0.1"],
+    );
+    assert_eq!(r.code, 5, "read token may not roll back: {r:#?}");
+    let tokens = server.cli(&["token", "list", "--json"]).ok();
+    assert!(
+        !tokens.stdout.contains(&secret),
+        "token list shows a secret: {tokens:#?}"
+    );
+    server.cli(&["token", "revoke", &id.to_string()]).ok();
+    let r = run_cli(&base, &secret, &["bundle", "list", APP]);
+    assert_eq!(r.code, 5, "revoked token still works: {r:#?}");
+
+    // ---- signed + encrypted delta upload ----------------------------------------------------------
+    let keys = tempfile::tempdir().unwrap();
+    let r = crate::support::run(
+        crate::support::landfall()
+            .args(["key", "create", "--json"])
+            .current_dir(keys.path()),
+    )
+    .ok();
+    let key_id = r.json()["key_id"].as_str().unwrap().to_owned();
+    let public_path = keys.path().join(".capgo_key_v2.pub");
+    let private_path = keys.path().join(".capgo_key_v2");
+    let added = server
+        .cli(&[
+            "app",
+            "key",
+            "add",
+            APP,
+            public_path.to_str().unwrap(),
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(added["key_id"], key_id.as_str(), "{added}");
+    let listed = server
+        .cli(&["app", "key", "list", APP, "--json"])
+        .ok()
+        .json();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+
+    let r = server.cli(&["bundle", "upload", APP, &dist, "--version", "1.0.3"]);
+    assert_ne!(
+        r.code, 0,
+        "unsigned upload accepted after a key was registered: {r:#?}"
+    );
+
+    let up = server
+        .cli(&[
+            "bundle",
+            "upload",
+            APP,
+            &dist,
+            "--version",
+            "1.0.3",
+            "--channel",
+            "beta",
+            "--key",
+            private_path.to_str().unwrap(),
+            "--delta",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(up["bundle"]["key_ids"], json!([key_id]), "{up}");
+    assert!(
+        up["bundle"]["manifest_files"].as_u64().unwrap() >= 3,
+        "{up}"
+    );
+    let plain_sha = up["bundle"]["sha256"].as_str().unwrap().to_owned();
+
+    let encrypted_device = with(
+        info.clone(),
+        json!({"defaultChannel": "beta", "key_id": key_id}),
+    );
+    let (status, answer) = post_json(&http, &format!("{base}/updates"), &encrypted_device).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["version"], "1.0.3", "{answer}");
+    let session_key = answer["session_key"].as_str().unwrap();
+    let checksum = answer["checksum"].as_str().unwrap();
+    assert_eq!(checksum.len(), 512, "{answer}");
+    let manifest = answer["manifest"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no manifest: {answer}"));
+    assert!(
+        manifest.iter().any(|m| m["file_name"] == "index.html"),
+        "{answer}"
+    );
+    let cipher = http
+        .get(answer["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let public_pem = std::fs::read_to_string(&public_path).unwrap();
+    let verifier = landfall_crypto::VerifyingKey::from_pem(&public_pem).unwrap();
+    let mut plain = Vec::new();
+    landfall_crypto::verify_encrypted_bundle(
+        &verifier,
+        session_key,
+        checksum,
+        &cipher[..],
+        &mut plain,
+    )
+    .expect("the device could not verify the encrypted bundle");
+    assert_eq!(sha256_hex(&plain), plain_sha);
+
+    // ---- shutdown ------------------------------------------------------------------------------
+    let status = server.terminate();
+    assert!(
+        status.success(),
+        "landfall serve exited with {status} on SIGTERM:\n{}",
+        server.log()
+    );
+}

@@ -1,0 +1,6 @@
+//! Black-box tests of the `landfall` binary: the CLI alone, and the CLI against a real
+//! `landfall serve` played by a simulated Capgo device.
+
+mod cli;
+mod e2e;
+mod support;
