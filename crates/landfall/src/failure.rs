@@ -71,7 +71,7 @@ pub fn report(err: &anyhow::Error, has_token: bool) -> Report {
             _ => EXIT_GENERIC,
         };
         let mut message = message;
-        if client.status() == Some(401) && !has_token {
+        if client.status() == Some(401) && !has_token && !message.contains("LANDFALL_TOKEN") {
             message.push_str(" — no token given: set LANDFALL_TOKEN or pass --token");
         }
         return Report {

@@ -89,8 +89,14 @@ async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
     let meta =
         std::fs::metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let zip = if meta.is_dir() {
-        let (zip, summary) = zipper::zip_dir_to_file(&path, args.keep_zip.as_deref())
-            .with_context(|| format!("cannot zip {}", path.display()))?;
+        let spinner = spinner(&format!("zipping {}", path.display()), ctx.json());
+        let (dir, keep) = (path.clone(), args.keep_zip.clone());
+        let zipped =
+            tokio::task::spawn_blocking(move || zipper::zip_dir_to_file(&dir, keep.as_deref()))
+                .await
+                .context("zip task failed")?;
+        spinner.finish_and_clear();
+        let (zip, summary) = zipped.with_context(|| format!("cannot zip {}", path.display()))?;
         if !ctx.json() {
             eprintln!(
                 "Zipped {} ({} files, {})",
@@ -209,7 +215,11 @@ fn report(ctx: &Ctx, app_id: &str, result: &UploadResult) -> Result<()> {
     ctx.emit(result, || {
         let b = &result.bundle;
         println!("Uploaded bundle {} of {app_id}", b.version);
-        println!("  size     {} ({} bytes)", output::size(b.size), b.size);
+        if b.size == 0 && b.external_url.is_some() {
+            println!("  size     unknown (pass --size to record it)");
+        } else {
+            println!("  size     {} ({} bytes)", output::size(b.size), b.size);
+        }
         println!("  sha256   {}", b.sha256);
         if let Some(url) = &b.external_url {
             println!("  url      {url}");
@@ -295,6 +305,20 @@ fn sha256_file(path: &Path) -> Result<(String, u64)> {
     let len = std::io::copy(&mut file, &mut hasher)
         .with_context(|| format!("cannot read {}", path.display()))?;
     Ok((hex::encode(hasher.finalize()), len))
+}
+
+/// A spinner on stderr for a step of unknown length; hidden like [`progress_bar`].
+fn spinner(message: &str, json: bool) -> ProgressBar {
+    if json || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+        bar.set_style(style);
+    }
+    bar.set_message(message.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
 }
 
 /// An upload bar on stderr; hidden with `--json` or when stderr is not a terminal.

@@ -203,7 +203,7 @@ fn rollout(r: Option<&RolloutInfo>) -> String {
             "{} at {}%{}",
             r.bundle,
             r.percent,
-            if r.paused { " (paused)" } else { "" }
+            if r.paused { ", paused" } else { "" }
         ),
     }
 }

@@ -531,3 +531,126 @@ async fn cli_and_device_against_a_real_server() {
         server.log()
     );
 }
+
+/// A bundle encrypted by the real `@capgo/cli bundle encrypt` uploads as is, and devices with the
+/// Capgo key get exactly the CLI's session key, checksum and ciphertext.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capgo_cli_encrypted_bundle_round_trips() {
+    let vectors = vectors_dir();
+    let path = |name: &str| vectors.join(name).to_str().unwrap().to_owned();
+    let encrypt: Value =
+        serde_json::from_str(&std::fs::read_to_string(vectors.join("encrypt.json")).unwrap())
+            .unwrap();
+    let session_key = encrypt["ivSessionKey"].as_str().unwrap();
+    let checksum = encrypt["checksum"].as_str().unwrap();
+    let zip_sha =
+        serde_json::from_str::<Value>(&std::fs::read_to_string(vectors.join("zip.json")).unwrap())
+            .unwrap()["checksum"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+    let mut server = Server::start().await;
+    let http = reqwest::Client::new();
+    server.cli(&["app", "create", APP]).ok();
+    let key = server
+        .cli(&[
+            "app",
+            "key",
+            "add",
+            APP,
+            &path(".capgo_key_v2.pub"),
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(key["key_id"], "MIIBCgKCAQEAz/N5YWbf", "{key}");
+
+    let up = server
+        .cli(&[
+            "bundle",
+            "upload",
+            APP,
+            &path("bundle-1.0.1.zip_encrypted.zip"),
+            "--version",
+            "1.0.1",
+            "--session-key",
+            session_key,
+            "--checksum",
+            checksum,
+            "--channel",
+            "production",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(up["bundle"]["sha256"], zip_sha.as_str(), "{up}");
+    assert_eq!(
+        up["bundle"]["key_ids"],
+        json!(["MIIBCgKCAQEAz/N5YWbf"]),
+        "{up}"
+    );
+
+    // A tampered checksum is refused with the server's message.
+    let mut bad = checksum.to_owned();
+    bad.replace_range(0..2, if &bad[0..2] == "00" { "01" } else { "00" });
+    let r = server.cli(&[
+        "bundle",
+        "upload",
+        APP,
+        &path("bundle-1.0.1.zip_encrypted.zip"),
+        "--version",
+        "1.0.9",
+        "--session-key",
+        session_key,
+        "--checksum",
+        &bad,
+        "--json",
+    ]);
+    assert_ne!(r.code, 0, "tampered checksum accepted: {r:#?}");
+    assert!(
+        r.json()["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{r:#?}"
+    );
+
+    let device = with(device_info(), json!({"key_id": "MIIBCgKCAQEAz/N5YWbf"}));
+    let (status, answer) = post_json(&http, &format!("{}/updates", server.url), &device).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["version"], "1.0.1", "{answer}");
+    assert_eq!(answer["session_key"], session_key, "{answer}");
+    assert_eq!(answer["checksum"], checksum, "{answer}");
+    let served = http
+        .get(answer["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let original = std::fs::read(vectors.join("bundle-1.0.1.zip_encrypted.zip")).unwrap();
+    assert_eq!(&served[..], &original[..]);
+
+    // Signing locally with the same Capgo private key works too.
+    let up = server
+        .cli(&[
+            "bundle",
+            "upload",
+            APP,
+            &path("dist"),
+            "--version",
+            "1.0.2",
+            "--key",
+            &path(".capgo_key_v2"),
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        up["bundle"]["key_ids"],
+        json!(["MIIBCgKCAQEAz/N5YWbf"]),
+        "{up}"
+    );
+
+    let status = server.terminate();
+    assert!(status.success(), "{status}");
+}
