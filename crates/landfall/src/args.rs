@@ -293,7 +293,7 @@ pub struct RolloutArgs {
     /// Share of devices (0-100) getting the rollout bundle; alone, changes the running rollout.
     #[arg(long, value_name = "P", value_parser = parse_percent, conflicts_with_all = ["rollout_pause", "rollout_resume", "end_rollout"])]
     pub rollout_percent: Option<f64>,
-    /// Pause the running rollout (devices keep the channel's main bundle meanwhile).
+    /// Pause the running rollout: devices already on its bundle keep it, no new devices join.
     #[arg(long, conflicts_with_all = ["rollout_resume", "end_rollout"])]
     pub rollout_pause: bool,
     /// Resume a paused rollout.

@@ -91,7 +91,7 @@ pub fn report(err: &anyhow::Error, has_token: bool) -> Report {
 pub fn print(report: &Report, json: bool) {
     if json {
         let body = serde_json::json!({ "error": report.code, "message": report.message });
-        println!("{body}");
+        outln!("{body}");
     }
     eprintln!("error: {}", report.message);
 }

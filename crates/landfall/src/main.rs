@@ -2,6 +2,20 @@
 //!
 //! Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict, 5 authentication, 6 cannot connect.
 
+/// `println!` that ends the process quietly when stdout is closed early (e.g. `landfall … | head`).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` counterpart of [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod args;
 mod commands;
 mod encrypt;
@@ -82,7 +96,7 @@ fn usage_error(err: &clap::Error, json: bool) -> ExitCode {
             .unwrap_or("invalid usage")
             .trim_start_matches("error: ")
             .to_owned();
-        println!(
+        outln!(
             "{}",
             serde_json::json!({ "error": "usage", "message": first })
         );

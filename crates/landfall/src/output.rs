@@ -1,10 +1,25 @@
 //! Human output helpers: aligned tables, sizes, dates; and JSON output for `--json`.
 
+use std::io::Write;
+
 use serde::Serialize;
+
+/// Writes to stdout; a closed stdout (`| head`) ends the process quietly with success, any
+/// other write error with exit code 1.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(i32::from(crate::failure::EXIT_GENERIC));
+    }
+}
 
 /// Prints `value` as pretty JSON on stdout.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -56,9 +71,9 @@ impl Table {
     /// Prints the table, or `empty` when it has no rows.
     pub fn print(&self, empty: &str) {
         if self.rows.is_empty() {
-            println!("{empty}");
+            outln!("{empty}");
         } else {
-            print!("{}", self.render());
+            out!("{}", self.render());
         }
     }
 }

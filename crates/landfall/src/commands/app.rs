@@ -18,9 +18,7 @@ pub async fn run(ctx: &Ctx, cmd: AppCmd) -> Result<()> {
                 })
                 .await
                 .with_context(|| format!("cannot create app {app_id}"))?;
-            ctx.emit(&app, || {
-                println!("Created app {} ({})", app.app_id, app.name)
-            })
+            ctx.emit(&app, || outln!("Created app {} ({})", app.app_id, app.name))
         }
         AppCmd::List => {
             let apps = client.list_apps().await.context("cannot list apps")?;
@@ -42,9 +40,9 @@ pub async fn run(ctx: &Ctx, cmd: AppCmd) -> Result<()> {
                 .await
                 .with_context(|| format!("cannot read app {app_id}"))?;
             ctx.emit(&app, || {
-                println!("app      {}", app.app_id);
-                println!("name     {}", app.name);
-                println!("created  {}", output::time(app.created_at));
+                outln!("app      {}", app.app_id);
+                outln!("name     {}", app.name);
+                outln!("created  {}", output::time(app.created_at));
             })
         }
         AppCmd::Key(AppKeyCmd::Add { app_id, public_key }) => {
@@ -57,8 +55,8 @@ pub async fn run(ctx: &Ctx, cmd: AppCmd) -> Result<()> {
                     format!("cannot register {} for {app_id}", public_key.display())
                 })?;
             ctx.emit(&key, || {
-                println!("Registered key {} for {app_id}", key.key_id);
-                println!(
+                outln!("Registered key {} for {app_id}", key.key_id);
+                outln!(
                     "From now on uploads must be signed: `landfall bundle upload {app_id} <dir> \
                      --version V --key .capgo_key_v2`"
                 );
@@ -83,7 +81,7 @@ pub async fn run(ctx: &Ctx, cmd: AppCmd) -> Result<()> {
                 .await
                 .with_context(|| format!("cannot remove key {key_id} of {app_id}"))?;
             let value = serde_json::json!({ "app_id": app_id, "removed": key_id });
-            ctx.emit(&value, || println!("Removed key {key_id} of {app_id}"))
+            ctx.emit(&value, || outln!("Removed key {key_id} of {app_id}"))
         }
     }
 }

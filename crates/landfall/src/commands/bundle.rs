@@ -54,7 +54,7 @@ pub async fn run(ctx: &Ctx, cmd: BundleCmd) -> Result<()> {
                 .await
                 .with_context(|| format!("cannot delete bundle {version} of {app_id}"))?;
             let value = serde_json::json!({ "app_id": app_id, "deleted": version });
-            ctx.emit(&value, || println!("Deleted bundle {version} of {app_id}"))
+            ctx.emit(&value, || outln!("Deleted bundle {version} of {app_id}"))
         }
     }
 }
@@ -214,21 +214,21 @@ fn report(ctx: &Ctx, app_id: &str, result: &UploadResult) -> Result<()> {
     }
     ctx.emit(result, || {
         let b = &result.bundle;
-        println!("Uploaded bundle {} of {app_id}", b.version);
+        outln!("Uploaded bundle {} of {app_id}", b.version);
         if b.size == 0 && b.external_url.is_some() {
-            println!("  size     unknown (pass --size to record it)");
+            outln!("  size     unknown (pass --size to record it)");
         } else {
-            println!("  size     {} ({} bytes)", output::size(b.size), b.size);
+            outln!("  size     {} ({} bytes)", output::size(b.size), b.size);
         }
-        println!("  sha256   {}", b.sha256);
+        outln!("  sha256   {}", b.sha256);
         if let Some(url) = &b.external_url {
-            println!("  url      {url}");
+            outln!("  url      {url}");
         }
         if !b.key_ids.is_empty() {
-            println!("  signed   {}", b.key_ids.join(", "));
+            outln!("  signed   {}", b.key_ids.join(", "));
         }
         if let Some(d) = &result.delta {
-            println!(
+            outln!(
                 "  delta    {} files; a device on {} downloads {} instead of {}",
                 d.files,
                 d.previous_version.as_deref().unwrap_or("an older bundle"),
@@ -237,8 +237,8 @@ fn report(ctx: &Ctx, app_id: &str, result: &UploadResult) -> Result<()> {
             );
         }
         match &result.channel {
-            Some(c) => println!("  channel  {} now serves {}", c.name, c.bundle),
-            None => println!(
+            Some(c) => outln!("  channel  {} now serves {}", c.name, c.bundle),
+            None => outln!(
                 "  not served yet: `landfall channel set {app_id} <channel> --bundle {}`",
                 b.version
             ),
@@ -247,25 +247,25 @@ fn report(ctx: &Ctx, app_id: &str, result: &UploadResult) -> Result<()> {
 }
 
 fn print_bundle(b: &BundleInfo) {
-    println!("version             {}", b.version);
-    println!(
+    outln!("version             {}", b.version);
+    outln!(
         "size                {} ({} bytes)",
         output::size(b.size),
         b.size
     );
-    println!("sha256              {}", b.sha256);
-    println!(
+    outln!("sha256              {}", b.sha256);
+    outln!(
         "created             {} by {}",
         output::time(b.created_at),
         b.created_by
     );
-    println!(
+    outln!(
         "min update version  {}",
         output::opt(b.min_update_version.as_deref())
     );
-    println!("link                {}", output::opt(b.link.as_deref()));
-    println!("comment             {}", output::opt(b.comment.as_deref()));
-    println!(
+    outln!("link                {}", output::opt(b.link.as_deref()));
+    outln!("comment             {}", output::opt(b.comment.as_deref()));
+    outln!(
         "signed with         {}",
         if b.key_ids.is_empty() {
             "-".to_owned()
@@ -273,11 +273,11 @@ fn print_bundle(b: &BundleInfo) {
             b.key_ids.join(", ")
         }
     );
-    println!(
+    outln!(
         "external url        {}",
         output::opt(b.external_url.as_deref())
     );
-    println!("delta files         {}", b.manifest_files);
+    outln!("delta files         {}", b.manifest_files);
 }
 
 fn notes(b: &BundleInfo) -> String {

@@ -27,7 +27,7 @@ pub async fn run(ctx: &Ctx, cmd: ChannelCmd) -> Result<()> {
                 .await
                 .with_context(|| format!("cannot create channel {channel} of {app_id}"))?;
             ctx.emit(&info, || {
-                println!("Created channel {}", summary(&info));
+                outln!("Created channel {}", summary(&info));
                 print_flags(&info);
             })
         }
@@ -68,7 +68,7 @@ pub async fn run(ctx: &Ctx, cmd: ChannelCmd) -> Result<()> {
                 .await
                 .with_context(|| format!("cannot read channel {channel} of {app_id}"))?;
             ctx.emit(&info, || {
-                println!("{}", summary(&info));
+                outln!("{}", summary(&info));
                 print_flags(&info);
             })
         }
@@ -105,7 +105,7 @@ pub async fn run(ctx: &Ctx, cmd: ChannelCmd) -> Result<()> {
                 .await
                 .with_context(|| format!("cannot update channel {channel} of {app_id}"))?;
             ctx.emit(&info, || {
-                println!("Channel {}", summary(&info));
+                outln!("Channel {}", summary(&info));
                 print_flags(&info);
             })
         }
@@ -118,7 +118,7 @@ pub async fn run(ctx: &Ctx, cmd: ChannelCmd) -> Result<()> {
                 .rollback_channel(&app_id, &channel, &Rollback { to })
                 .await
                 .with_context(|| format!("cannot roll back channel {channel} of {app_id}"))?;
-            ctx.emit(&info, || println!("Rolled back: {}", summary(&info)))
+            ctx.emit(&info, || outln!("Rolled back: {}", summary(&info)))
         }
         ChannelCmd::History { app_id, channel } => {
             let entries = client
@@ -246,6 +246,6 @@ fn print_flags(c: &ChannelInfo) {
         ),
     ];
     for (name, value) in rows {
-        println!("  {name:<33} {value}");
+        outln!("  {name:<33} {value}");
     }
 }

@@ -66,7 +66,7 @@ pub async fn run(ctx: &Ctx, cmd: DeviceCmd) -> Result<()> {
                     .with_context(|| format!("cannot clear the override of device {device_id}"))?;
                 let value = serde_json::json!({ "device_id": device_id, "channel": null });
                 ctx.emit(&value, || {
-                    println!("Device {device_id} follows its own channel again")
+                    outln!("Device {device_id} follows its own channel again")
                 })
             } else {
                 let channel = channel.unwrap_or_default();
@@ -77,9 +77,10 @@ pub async fn run(ctx: &Ctx, cmd: DeviceCmd) -> Result<()> {
                         format!("cannot override the channel of device {device_id}")
                     })?;
                 ctx.emit(&info, || {
-                    println!(
+                    outln!(
                         "Device {} now gets channel {}",
-                        info.device_id, info.channel
+                        info.device_id,
+                        info.channel
                     )
                 })
             }

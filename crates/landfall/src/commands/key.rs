@@ -58,14 +58,14 @@ fn create(ctx: &Ctx, dir: &Path, force: bool) -> Result<()> {
         });
         return crate::output::json(&value);
     }
-    println!(
+    outln!(
         "Private key saved in {} (keep it secret: never commit it)",
         private_path.display()
     );
-    println!("Public key saved in {}", public_path.display());
-    println!("Key id: {key_id}");
-    println!("Add the public key to capacitor.config.json (then `npx cap sync`):");
-    print!("{snippet}");
+    outln!("Public key saved in {}", public_path.display());
+    outln!("Key id: {key_id}");
+    outln!("Add the public key to capacitor.config.json (then `npx cap sync`):");
+    out!("{snippet}");
     Ok(())
 }
 

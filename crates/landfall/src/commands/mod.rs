@@ -82,6 +82,6 @@ async fn status(ctx: &Ctx) -> Result<()> {
     let answer = client.health().await?;
     let value = serde_json::json!({ "url": client.base_url().as_str(), "answer": answer });
     ctx.emit(&value, || {
-        println!("{} answers {answer}", client.base_url());
+        outln!("{} answers {answer}", client.base_url());
     })
 }

@@ -27,7 +27,7 @@ pub async fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<()> {
                     info.scopes.join(", ")
                 );
                 eprintln!("This is the only time the secret is shown; store it now:");
-                println!("{}", created.token);
+                outln!("{}", created.token);
             })
         }
         TokenCmd::List => {
@@ -54,7 +54,7 @@ pub async fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<()> {
                 .await
                 .with_context(|| format!("cannot revoke token {id}"))?;
             let value = serde_json::json!({ "revoked": id });
-            ctx.emit(&value, || println!("Revoked token {id}"))
+            ctx.emit(&value, || outln!("Revoked token {id}"))
         }
     }
 }
