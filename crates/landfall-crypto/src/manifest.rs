@@ -157,17 +157,25 @@ fn walk_into(dir: &Path, prefix: &str, out: &mut Vec<(String, Vec<u8>)>) -> Resu
     Ok(())
 }
 
-/// Brotli-compresses `data` with the CLI's parameters (quality 11, window 22).
+/// Brotli-compresses `data` with the CLI's parameters (quality 11, window 22), using the reference
+/// C encoder (the one inside Node.js), so the bytes are the same as `@capgo/cli`'s.
 pub fn brotli_compress(data: &[u8]) -> Result<Vec<u8>> {
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: BROTLI_QUALITY,
-        lgwin: BROTLI_LGWIN,
-        size_hint: data.len(),
-        ..Default::default()
+    use brotlic::{BrotliEncoderOptions, CompressorWriter, Quality, WindowSize};
+    use std::io::Write;
+    let brotli_err = |e: &dyn std::fmt::Display| CryptoError::Brotli {
+        file_name: String::new(),
+        detail: e.to_string(),
     };
-    let mut out = Vec::with_capacity(data.len() / 4 + 64);
-    brotli::BrotliCompress(&mut &data[..], &mut out, &params)?;
-    Ok(out)
+    let encoder = BrotliEncoderOptions::new()
+        .quality(Quality::new(BROTLI_QUALITY as u8).map_err(|e| brotli_err(&e))?)
+        .window_size(WindowSize::new(BROTLI_LGWIN as u8).map_err(|e| brotli_err(&e))?)
+        .size_hint(u32::try_from(data.len()).unwrap_or(u32::MAX))
+        .build()
+        .map_err(|e| brotli_err(&e))?;
+    let mut writer =
+        CompressorWriter::with_encoder(encoder, Vec::with_capacity(data.len() / 4 + 64));
+    writer.write_all(data).map_err(|e| brotli_err(&e))?;
+    writer.into_inner().map_err(|e| brotli_err(&e))
 }
 
 /// Decompresses brotli `data`, failing if the output would exceed `max_output` bytes.

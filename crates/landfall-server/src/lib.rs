@@ -9,6 +9,7 @@ pub mod admin;
 pub mod catalog;
 pub mod download;
 pub mod error;
+pub mod icp;
 pub mod openapi;
 pub mod plugin;
 pub mod recorder;
@@ -48,6 +49,7 @@ pub fn build_router(state: Shared) -> Router {
                 .delete(plugin::channel_delete),
         )
         .route("/blobs/{key}", get(download::blob))
+        .route("/icp/{app_id}", get(icp::public_display))
         .route("/healthz", get(|| async { "ok" }));
     let api = Router::new()
         .route("/apps", post(apps::create).get(apps::list))
@@ -93,6 +95,7 @@ pub fn build_router(state: Shared) -> Router {
         .route("/tokens", post(tokens::create).get(tokens::list))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/openapi.json", get(openapi::document))
+        .merge(icp::router())
         .fallback(|| async {
             error::HttpError::not_found(
                 "no_such_route",
@@ -104,6 +107,10 @@ pub fn build_router(state: Shared) -> Router {
         .merge(plugin)
         .nest("/api/v1", api)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            icp::count_requests,
+        ))
         .layer(CatchPanicLayer::new())
         .with_state(state)
 }
@@ -207,6 +214,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         devices,
         settings: settings.clone(),
         tmp_dir,
+        icp: icp::IcpState::open(&settings.data_dir).await?,
     });
     tracing::info!(
         listen = %settings.listen,

@@ -5,6 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::admin::{apps, bundles, channels, devices, keys, tokens};
+use crate::icp;
 
 struct BearerAuth;
 
@@ -29,6 +30,16 @@ impl Modify for BearerAuth {
         devices::list, devices::set_override, devices::clear_override, devices::audit,
         keys::add, keys::list, keys::remove,
         tokens::create, tokens::list, tokens::revoke,
+        icp::filing::get, icp::filing::record, icp::filing::transition, icp::filing::changes, icp::filing::timeline,
+        icp::filing::hosting, icp::filing::ip_check, icp::filing::check_number,
+        icp::documents::list, icp::documents::upload, icp::documents::get, icp::documents::patch,
+        icp::documents::delete, icp::documents::content, icp::documents::readiness,
+        icp::calendar::info, icp::calendar::load_year, icp::calendar::day, icp::calendar::working_days,
+        icp::compliance::get_settings, icp::compliance::put_settings, icp::compliance::calendar,
+        icp::compliance::prefill, icp::compliance::complete, icp::compliance::evidence,
+        icp::incidents::get_emergency, icp::incidents::put_emergency, icp::incidents::create, icp::incidents::list,
+        icp::incidents::get, icp::incidents::update, icp::incidents::kill_switch,
+        icp::records::export, icp::records::report, icp::records::backup,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -20,6 +20,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Staging directory for uploads (same filesystem as the local blob store).
     pub tmp_dir: PathBuf,
+    /// The ICP compliance desk (its store, document blobs, working-day calendar, counters).
+    pub icp: crate::icp::IcpState,
 }
 
 impl std::fmt::Debug for AppState {

@@ -229,11 +229,15 @@ struct Encryption {
     signed_checksum: String,
 }
 
-/// One delta file ready to store.
+/// One delta file ready to store (`bytes` is `None` when an earlier version already stored it).
 struct DeltaFile {
+    path: String,
     stored: StoredManifestFile,
-    bytes: Vec<u8>,
+    bytes: Option<Vec<u8>>,
 }
+
+/// Stored files of the previous version, by plain sha256, that a plain delta can reuse as they are.
+type Reusable = std::collections::HashMap<String, StoredManifestFile>;
 
 /// What the blocking half of an upload produced.
 struct Prepared {
@@ -270,6 +274,7 @@ fn prepare(
     enc: Option<&Encryption>,
     delta: bool,
     signatures: Option<&FileSignatures>,
+    reusable: &Reusable,
     tmp_dir: &std::path::Path,
     limits: ZipLimits,
 ) -> HttpResult<Prepared> {
@@ -314,7 +319,7 @@ fn prepare(
     if delta {
         let mut zip = zip::ZipArchive::new(open()?)
             .map_err(|e| HttpError::bad_request("invalid_zip", e.to_string()))?;
-        let mut files = Vec::with_capacity(summary.files.len());
+        let mut files: Vec<(String, Vec<u8>)> = Vec::with_capacity(summary.files.len());
         for f in &summary.files {
             let mut entry = zip
                 .by_name(&f.entry)
@@ -332,6 +337,32 @@ fn prepare(
                 })?),
                 None => None,
             };
+        // Unchanged files of a plain delta keep the blob an earlier version stored (no recompression).
+        if enc.is_none() {
+            files.retain(|(path, data)| {
+                let sha = landfall_crypto::sha256_hex(data);
+                let Some(prev) = reusable.get(&sha).filter(|_| !data.is_empty()) else {
+                    return true;
+                };
+                let br = prev.file_name.ends_with(landfall_crypto::BROTLI_SUFFIX);
+                delta_files.push(DeltaFile {
+                    path: path.clone(),
+                    stored: StoredManifestFile {
+                        file_name: if br {
+                            format!("{path}{}", landfall_crypto::BROTLI_SUFFIX)
+                        } else {
+                            path.clone()
+                        },
+                        file_hash: sha.clone(),
+                        blob_sha256: prev.blob_sha256.clone(),
+                        size: prev.size,
+                        sha256: sha,
+                    },
+                    bytes: None,
+                });
+                false
+            });
+        }
         let manifest = landfall_crypto::build_manifest(files, None)
             .map_err(|e| HttpError::bad_request("invalid_bundle_path", e.to_string()))?;
         for mf in manifest {
@@ -365,6 +396,7 @@ fn prepare(
                 _ => (mf.stored, mf.file_hash),
             };
             delta_files.push(DeltaFile {
+                path: mf.path,
                 stored: StoredManifestFile {
                     file_name: mf.file_name,
                     file_hash,
@@ -372,9 +404,10 @@ fn prepare(
                     size: bytes.len() as u64,
                     sha256: mf.plain_sha256,
                 },
-                bytes,
+                bytes: Some(bytes),
             });
         }
+        delta_files.sort_by(|a, b| a.path.cmp(&b.path));
     }
     Ok(Prepared {
         plain_sha256,
@@ -459,7 +492,7 @@ async fn previous_files(
     s: &Shared,
     app: &str,
     channel: Option<&str>,
-) -> HttpResult<Option<(String, HashSet<String>)>> {
+) -> HttpResult<Option<(String, HashSet<String>, Reusable)>> {
     let previous = match channel {
         Some(name) => match s.store.get_channel(app, name).await {
             Ok(c) => match c.bundle_id {
@@ -484,7 +517,15 @@ async fn previous_files(
                 }
             })
             .collect();
-        (b.version, hashes)
+        let reusable = b
+            .variants
+            .iter()
+            .filter(|v| v.key_id.is_none())
+            .flat_map(|v| v.manifest.iter())
+            .filter(|f| !f.sha256.is_empty())
+            .map(|f| (f.sha256.clone(), f.clone()))
+            .collect();
+        (b.version, hashes, reusable)
     }))
 }
 
@@ -528,12 +569,22 @@ pub async fn upload(
     };
     let tmp_dir = s.tmp_dir.clone();
     let delta = p.delta;
+    let previous = if delta {
+        previous_files(&s, &app, p.channel.as_deref()).await?
+    } else {
+        None
+    };
+    let reusable = previous
+        .as_ref()
+        .map(|(_, _, r)| r.clone())
+        .unwrap_or_default();
     let (staged, enc, prepared) = tokio::task::spawn_blocking(move || {
         let prepared = prepare(
             &staged,
             enc.as_ref(),
             delta,
             signatures.as_ref(),
+            &reusable,
             &tmp_dir,
             limits,
         );
@@ -549,7 +600,8 @@ pub async fn upload(
             "the bundle has no .js file; make sure your app calls notifyAppReady()".to_owned(),
         );
     }
-    let _ = &prepared.plain_path;
+    // ICP drift: hosts the bundle calls that are not filed (a warning, or 400 `unfiled_host`).
+    warnings.extend(crate::icp::drift_check(&s, &app, &prepared.plain_path).await?);
 
     // Bytes first (durable), then the row that makes them visible.
     s.blobs
@@ -557,14 +609,15 @@ pub async fn upload(
         .await
         .map_err(HttpError::internal)?;
     for f in &prepared.delta {
-        s.blobs
-            .put_bytes(&f.stored.blob_sha256, &f.bytes)
-            .await
-            .map_err(HttpError::internal)?;
+        if let Some(bytes) = &f.bytes {
+            s.blobs
+                .put_bytes(&f.stored.blob_sha256, bytes)
+                .await
+                .map_err(HttpError::internal)?;
+        }
     }
     let delta_info = if p.delta {
-        let previous = previous_files(&s, &app, p.channel.as_deref()).await?;
-        let known = previous.as_ref().map(|(_, h)| h);
+        let known = previous.as_ref().map(|(_, h, _)| h);
         let reused: Vec<&DeltaFile> = prepared
             .delta
             .iter()
@@ -573,7 +626,7 @@ pub async fn upload(
         Some(DeltaInfo {
             files: prepared.delta.len(),
             stored_bytes: prepared.delta.iter().map(|f| f.stored.size).sum(),
-            previous_version: previous.map(|(v, _)| v),
+            previous_version: previous.map(|(v, _, _)| v),
             reused_files: reused.len(),
             download_bytes_from_previous: prepared.delta.iter().map(|f| f.stored.size).sum::<u64>()
                 - reused.iter().map(|f| f.stored.size).sum::<u64>(),

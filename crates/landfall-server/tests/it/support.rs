@@ -43,6 +43,10 @@ impl Reply {
 
 impl TestApp {
     pub async fn new() -> Self {
+        Self::new_with_limit(8 << 20).await
+    }
+
+    pub async fn new_with_limit(max_bundle_bytes: u64) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(
             SqliteStore::open(&dir.path().join("landfall.db"))
@@ -68,7 +72,7 @@ impl TestApp {
             listen: "127.0.0.1:8080".parse().unwrap(),
             data_dir: dir.path().to_owned(),
             public_url: None,
-            max_bundle_bytes: 8 << 20,
+            max_bundle_bytes,
         };
         let state = Arc::new(AppState {
             store,
@@ -77,6 +81,9 @@ impl TestApp {
             devices: Arc::new(DeviceRecorder::default()),
             settings,
             tmp_dir: tmp,
+            icp: landfall_server::icp::IcpState::open(dir.path())
+                .await
+                .unwrap(),
         });
         Self {
             router: build_router(state.clone()),
