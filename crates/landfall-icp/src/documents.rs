@@ -203,6 +203,40 @@ impl DocumentKind {
         }
     }
 
+    /// Whether the checklist wants this document as a PDF (identity documents may also be colour
+    /// photos or scans).
+    pub fn requires_pdf(self) -> bool {
+        !self.is_identity_document()
+    }
+
+    /// Every kind, in checklist order.
+    pub const ALL: [DocumentKind; 24] = [
+        DocumentKind::EntityCertificate,
+        DocumentKind::OrganisationCodeCertificate,
+        DocumentKind::LegalRepresentativeId,
+        DocumentKind::OfficialSeal,
+        DocumentKind::LocalAddressProof,
+        DocumentKind::RepresentativeOfficeCertificate,
+        DocumentKind::ResidencePermit,
+        DocumentKind::DomainCertificate,
+        DocumentKind::ServerHostingDetails,
+        DocumentKind::NetworkSecurityProtocol,
+        DocumentKind::DataPrivacyStatement,
+        DocumentKind::EmergencyResponsePlan,
+        DocumentKind::NetworkArchitecture,
+        DocumentKind::AuthorisationLetter,
+        DocumentKind::PowerOfAttorney,
+        DocumentKind::LocalRepresentativeAppointment,
+        DocumentKind::LegalRepresentativeAuthorisation,
+        DocumentKind::EntityResponsibleId,
+        DocumentKind::AppResponsibleId,
+        DocumentKind::TruthfulnessCommitment,
+        DocumentKind::ServiceCommitment,
+        DocumentKind::NoPreApprovalCommitment,
+        DocumentKind::PreApprovalDocument,
+        DocumentKind::ConstructionPlan,
+    ];
+
     /// ID documents are usually colour photos/scans, not PDFs.
     fn is_identity_document(self) -> bool {
         matches!(

@@ -12,8 +12,11 @@
 //! - [`compliance`]: recurring compliance checks and expiry calendar.
 //! - [`display`]: the public display text/HTML for an app's About page.
 //!
+//! - [`api`]: wire types of the ICP desk's HTTP API, shared by server and client.
+//!
 //! Every user-facing message exists in English and Chinese ([`Localized`]).
 
+pub mod api;
 pub mod calendar;
 pub mod compliance;
 pub mod display;

@@ -3,5 +3,6 @@
 mod admin;
 mod corpus;
 mod crypto;
+mod icp;
 mod plugin;
 mod support;
