@@ -217,11 +217,7 @@ impl IcpStore for SqliteStore {
             .collect()
     }
 
-    async fn insert_document(
-        &self,
-        d: NewIcpDocument,
-        actor: &str,
-    ) -> StoreResult<IcpDocumentRow> {
+    async fn insert_document(&self, d: NewIcpDocument, actor: &str) -> StoreResult<IcpDocumentRow> {
         let now = now_ms();
         let row = sqlx::query(
             "INSERT INTO icp_documents (app_id, kind, file_name, sha256, size, content_type, meta, \
@@ -667,7 +663,10 @@ mod tests {
             .await
             .unwrap();
         let got = s.get_setting(app, "settings").await.unwrap().unwrap();
-        assert_eq!((got.value["a"].as_i64(), got.updated_by.as_str()), (Some(2), "bob"));
+        assert_eq!(
+            (got.value["a"].as_i64(), got.updated_by.as_str()),
+            (Some(2), "bob")
+        );
 
         s.put_calendar_year(2027, "{\"year\":2027}", "alice")
             .await

@@ -7,9 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use landfall_core::channel::ChannelFlags;
 use landfall_store::{
-    now_ms, App, AppKey, AuditEntry, Bundle, BundleVariantRow, Channel, ChannelChange, ChannelHistoryEntry,
-    Device, DeviceFilter, DeviceOverride, DeviceSeen, NewBundle, NewChannel, RolloutRow, Scope,
-    StatEvent, Store, StoreError, StoreResult, Token,
+    now_ms, App, AppKey, AuditEntry, Bundle, BundleVariantRow, Channel, ChannelChange,
+    ChannelHistoryEntry, Device, DeviceFilter, DeviceOverride, DeviceSeen, NewBundle, NewChannel,
+    RolloutRow, Scope, StatEvent, Store, StoreError, StoreResult, Token,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -249,7 +249,13 @@ impl Store for SqliteStore {
         Ok(rows.iter().map(app_row).collect())
     }
 
-    async fn add_app_key(&self, app_id: &str, key_id: &str, public_pem: &str, actor: &str) -> StoreResult<AppKey> {
+    async fn add_app_key(
+        &self,
+        app_id: &str,
+        key_id: &str,
+        public_pem: &str,
+        actor: &str,
+    ) -> StoreResult<AppKey> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         let now = now_ms();
         sqlx::query("INSERT INTO app_keys (app_id, key_id, public_pem, created_at, created_by) VALUES ($1, $2, $3, $4, $5)")
@@ -264,7 +270,14 @@ impl Store for SqliteStore {
                 StoreError::Conflict(_) => StoreError::Conflict(format!("key {key_id} is already registered for {app_id}")),
                 other => other,
             })?;
-        Self::audit(&mut tx, app_id, actor, "key_add", serde_json::json!({ "key_id": key_id })).await?;
+        Self::audit(
+            &mut tx,
+            app_id,
+            actor,
+            "key_add",
+            serde_json::json!({ "key_id": key_id }),
+        )
+        .await?;
         tx.commit().await.map_err(db)?;
         Ok(AppKey {
             app_id: app_id.into(),
@@ -276,11 +289,12 @@ impl Store for SqliteStore {
     }
 
     async fn list_app_keys(&self, app_id: &str) -> StoreResult<Vec<AppKey>> {
-        let rows = sqlx::query("SELECT * FROM app_keys WHERE app_id = $1 ORDER BY created_at, key_id")
-            .bind(app_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
+        let rows =
+            sqlx::query("SELECT * FROM app_keys WHERE app_id = $1 ORDER BY created_at, key_id")
+                .bind(app_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
         Ok(rows
             .iter()
             .map(|r| AppKey {
@@ -304,7 +318,14 @@ impl Store for SqliteStore {
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("key {key_id} of {app_id}")));
         }
-        Self::audit(&mut tx, app_id, actor, "key_remove", serde_json::json!({ "key_id": key_id })).await?;
+        Self::audit(
+            &mut tx,
+            app_id,
+            actor,
+            "key_remove",
+            serde_json::json!({ "key_id": key_id }),
+        )
+        .await?;
         tx.commit().await.map_err(db)
     }
 

@@ -261,12 +261,26 @@ pub async fn story(s: &dyn Store) {
     );
 
     // Signing keys.
-    let k = s.add_app_key(app, "MIIBCgKCAQEAz/N5YWbf", "-----BEGIN RSA PUBLIC KEY-----", "admin").await.unwrap();
+    let k = s
+        .add_app_key(
+            app,
+            "MIIBCgKCAQEAz/N5YWbf",
+            "-----BEGIN RSA PUBLIC KEY-----",
+            "admin",
+        )
+        .await
+        .unwrap();
     assert_eq!(k.key_id, "MIIBCgKCAQEAz/N5YWbf");
-    assert!(matches!(s.add_app_key(app, &k.key_id, "pem", "admin").await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        s.add_app_key(app, &k.key_id, "pem", "admin").await,
+        Err(StoreError::Conflict(_))
+    ));
     assert_eq!(s.list_app_keys(app).await.unwrap().len(), 1);
     s.remove_app_key(app, &k.key_id, "admin").await.unwrap();
-    assert!(matches!(s.remove_app_key(app, &k.key_id, "admin").await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        s.remove_app_key(app, &k.key_id, "admin").await,
+        Err(StoreError::NotFound(_))
+    ));
     assert!(s.list_app_keys(app).await.unwrap().is_empty());
 
     // Tokens.

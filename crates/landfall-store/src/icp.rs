@@ -163,8 +163,11 @@ pub trait IcpStore: Send + Sync + 'static {
     async fn list_record_changes(&self, app_id: &str) -> StoreResult<Vec<RecordChangeRow>>;
 
     // --- documents
-    async fn insert_document(&self, doc: NewIcpDocument, actor: &str)
-        -> StoreResult<IcpDocumentRow>;
+    async fn insert_document(
+        &self,
+        doc: NewIcpDocument,
+        actor: &str,
+    ) -> StoreResult<IcpDocumentRow>;
     /// `NotFound` if the id does not belong to the app.
     async fn get_document(&self, app_id: &str, id: i64) -> StoreResult<IcpDocumentRow>;
     /// Oldest first.

@@ -43,7 +43,13 @@ pub trait Store: Send + Sync + 'static {
 
     // --- signing keys
     /// Register a public key; `Conflict` if that key id is already registered for the app.
-    async fn add_app_key(&self, app_id: &str, key_id: &str, public_pem: &str, actor: &str) -> StoreResult<AppKey>;
+    async fn add_app_key(
+        &self,
+        app_id: &str,
+        key_id: &str,
+        public_pem: &str,
+        actor: &str,
+    ) -> StoreResult<AppKey>;
     async fn list_app_keys(&self, app_id: &str) -> StoreResult<Vec<AppKey>>;
     async fn remove_app_key(&self, app_id: &str, key_id: &str, actor: &str) -> StoreResult<()>;
 

@@ -77,8 +77,13 @@ fn icp(p: &str) -> String {
 
 impl TestApp {
     async fn put_record(&self, query: &str, rec: &Value) -> Reply {
-        self.api("PUT", &icp(&format!("/filing{query}")), &self.admin, Some(rec.clone()))
-            .await
+        self.api(
+            "PUT",
+            &icp(&format!("/filing{query}")),
+            &self.admin,
+            Some(rec.clone()),
+        )
+        .await
     }
 
     async fn event(&self, ev: Value) -> Reply {
@@ -100,8 +105,13 @@ impl TestApp {
     }
 
     async fn doc(&self, query: &str, bytes: Vec<u8>) -> Reply {
-        self.bytes("POST", &icp(&format!("/documents?{query}")), &self.admin, bytes)
-            .await
+        self.bytes(
+            "POST",
+            &icp(&format!("/documents?{query}")),
+            &self.admin,
+            bytes,
+        )
+        .await
     }
 
     async fn get(&self, uri: &str) -> Reply {
@@ -123,7 +133,12 @@ impl TestApp {
 
     async fn load_2027(&self) {
         let r = self
-            .api("POST", "/icp/calendar/years", &self.admin, Some(year_2027()))
+            .api(
+                "POST",
+                "/icp/calendar/years",
+                &self.admin,
+                Some(year_2027()),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", body(&r));
     }
@@ -167,18 +182,48 @@ async fn every_number_type_valid_and_invalid() {
         b
     };
     let valid = [
-        ("京ICP备12345678号-2A", None, "filing", "京ICP备12345678号-2A"),
+        (
+            "京ICP备12345678号-2A",
+            None,
+            "filing",
+            "京ICP备12345678号-2A",
+        ),
         // full-width digits, spaces and dash are normalised
-        ("京 ICP 备 １２３４５６７８ 号－１ａ", None, "filing", "京ICP备12345678号-1A"),
-        ("粤ICP备2021012345号", Some("filing"), "filing", "粤ICP备2021012345号"),
+        (
+            "京 ICP 备 １２３４５６７８ 号－１ａ",
+            None,
+            "filing",
+            "京ICP备12345678号-1A",
+        ),
+        (
+            "粤ICP备2021012345号",
+            Some("filing"),
+            "filing",
+            "粤ICP备2021012345号",
+        ),
         ("京ICP证030173号", None, "licence", "京ICP证030173号"),
         ("粤B2-20090059", None, "licence", "粤B2-20090059"),
-        ("京公网安备11010502000001号", None, "public_security", "京公网安备11010502000001号"),
-        ("川公网安备51010502000001号", Some("public_security"), "public_security", "川公网安备51010502000001号"),
+        (
+            "京公网安备11010502000001号",
+            None,
+            "public_security",
+            "京公网安备11010502000001号",
+        ),
+        (
+            "川公网安备51010502000001号",
+            Some("public_security"),
+            "public_security",
+            "川公网安备51010502000001号",
+        ),
     ];
     for (input, kind, expect_kind, canonical) in valid {
         let r = app
-            .api("POST", "/icp/numbers/check", &app.admin, Some(check(input, kind, false)))
+            .api(
+                "POST",
+                "/icp/numbers/check",
+                &app.admin,
+                Some(check(input, kind, false)),
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{input}: {}", body(&r));
         let v = r.json();
@@ -186,7 +231,12 @@ async fn every_number_type_valid_and_invalid() {
         assert_eq!(v["canonical"], canonical, "{input}");
     }
     let psb = app
-        .api("POST", "/icp/numbers/check", &app.admin, Some(check("京公网安备11010502000001号", None, false)))
+        .api(
+            "POST",
+            "/icp/numbers/check",
+            &app.admin,
+            Some(check("京公网安备11010502000001号", None, false)),
+        )
         .await
         .json();
     assert_eq!(
@@ -203,14 +253,23 @@ async fn every_number_type_valid_and_invalid() {
         ("粤B2-2009005", None, "digits"),
         ("京公网安备44030502000001号", None, "Guangdong"),
         ("京公网安备1101050200000号", None, "13 digits"),
-        ("京公网安备11010502000001号", Some("filing"), "public-security"),
+        (
+            "京公网安备11010502000001号",
+            Some("filing"),
+            "public-security",
+        ),
         ("", None, "empty"),
         // a variant form: strict refuses
         ("川ICP备12345678号", None, "蜀"),
     ];
     for (input, kind, hint) in invalid {
         let r = app
-            .api("POST", "/icp/numbers/check", &app.admin, Some(check(input, kind, false)))
+            .api(
+                "POST",
+                "/icp/numbers/check",
+                &app.admin,
+                Some(check(input, kind, false)),
+            )
             .await;
         assert_error(&r, StatusCode::BAD_REQUEST, "invalid_number");
         let msg = r.json()["message"].as_str().unwrap().to_owned();
@@ -219,14 +278,21 @@ async fn every_number_type_valid_and_invalid() {
     }
     // Lenient accepts the variant with a warning.
     let r = app
-        .api("POST", "/icp/numbers/check", &app.admin, Some(check("川ICP备12345678号", None, true)))
+        .api(
+            "POST",
+            "/icp/numbers/check",
+            &app.admin,
+            Some(check("川ICP备12345678号", None, true)),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", body(&r));
     assert_eq!(r.json()["province"], "sichuan");
     assert_eq!(r.json()["warnings"].as_array().unwrap().len(), 1);
     // Authentication is required.
     assert_eq!(
-        app.raw("POST", "/api/v1/icp/numbers/check", "{}").await.status,
+        app.raw("POST", "/api/v1/icp/numbers/check", "{}")
+            .await
+            .status,
         StatusCode::UNAUTHORIZED
     );
 }
@@ -242,7 +308,11 @@ async fn numbers_in_the_record_are_validated_and_normalised() {
     assert!(body(&r).contains("Beijing"), "{}", body(&r));
 
     rec["numbers"] = json!({ "public_security_number": "粤公网安备44030502000001号" });
-    assert_error(&app.put_record("", &rec).await, StatusCode::BAD_REQUEST, "invalid_record");
+    assert_error(
+        &app.put_record("", &rec).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_record",
+    );
 
     rec["numbers"] = json!({
         "licence": "粤 B2－20090059",
@@ -252,7 +322,10 @@ async fn numbers_in_the_record_are_validated_and_normalised() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", body(&r));
     let v = r.json();
     assert_eq!(v["record"]["numbers"]["licence"], "粤B2-20090059");
-    assert_eq!(v["record"]["numbers"]["public_security"], "粤公网安备44030502000001号");
+    assert_eq!(
+        v["record"]["numbers"]["public_security"],
+        "粤公网安备44030502000001号"
+    );
     assert_eq!(v["state"], "draft");
 
     // Other bad input names the field.
@@ -265,13 +338,26 @@ async fn numbers_in_the_record_are_validated_and_normalised() {
     bad["app"]["domains"][0]["expires_on"] = json!("2027-02-30");
     let r = app.put_record("", &bad).await;
     assert_error(&r, StatusCode::BAD_REQUEST, "invalid_record");
-    assert!(body(&r).contains("app.domains[0].expires_on"), "{}", body(&r));
+    assert!(
+        body(&r).contains("app.domains[0].expires_on"),
+        "{}",
+        body(&r)
+    );
     let mut bad = record();
     bad["entity"]["province"] = json!("hong_kong");
-    assert_error(&app.put_record("", &bad).await, StatusCode::BAD_REQUEST, "invalid_record");
+    assert_error(
+        &app.put_record("", &bad).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_record",
+    );
     // Unknown apps.
     let r = app
-        .api("PUT", "/apps/com.nope.app/icp/filing", &app.admin, Some(record()))
+        .api(
+            "PUT",
+            "/apps/com.nope.app/icp/filing",
+            &app.admin,
+            Some(record()),
+        )
         .await;
     assert_error(&r, StatusCode::NOT_FOUND, "app_not_found");
     let r = app.get("/apps/com.nope.app/icp/filing").await;
@@ -304,12 +390,14 @@ async fn working_day_calendar_and_year_loading() {
         "invalid_date",
     );
     assert_error(
-        &app.get("/icp/calendar/working-days?from=2026-13-01&days=1").await,
+        &app.get("/icp/calendar/working-days?from=2026-13-01&days=1")
+            .await,
         StatusCode::BAD_REQUEST,
         "invalid_date",
     );
     assert_error(
-        &app.get("/icp/calendar/working-days?from=2026-01-01&days=x").await,
+        &app.get("/icp/calendar/working-days?from=2026-01-01&days=x")
+            .await,
         StatusCode::BAD_REQUEST,
         "invalid_days",
     );
@@ -318,7 +406,8 @@ async fn working_day_calendar_and_year_loading() {
     assert!(body(&r).contains("2027"));
     // 2026-12-28 depends on the 2027 notice.
     assert_error(
-        &app.get("/icp/calendar/working-days?from=2026-12-20&days=10").await,
+        &app.get("/icp/calendar/working-days?from=2026-12-20&days=10")
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "year_not_loaded",
     );
@@ -342,7 +431,13 @@ async fn working_day_calendar_and_year_loading() {
     assert!(body(&r).contains("holidays[0].off[0]"), "{}", body(&r));
     let weekday_makeup = json!({"year": 2027, "off": ["2027-01-01"], "work": ["2027-01-04"]});
     assert_error(
-        &app.api("POST", "/icp/calendar/years", &app.admin, Some(weekday_makeup)).await,
+        &app.api(
+            "POST",
+            "/icp/calendar/years",
+            &app.admin,
+            Some(weekday_makeup),
+        )
+        .await,
         StatusCode::BAD_REQUEST,
         "invalid_calendar",
     );
@@ -351,8 +446,14 @@ async fn working_day_calendar_and_year_loading() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", body(&r));
     assert_eq!(r.json()["replaced"], false);
-    assert_eq!(app.get("/icp/calendar/days/2027-01-01").await.json()["working"], false);
-    assert_eq!(app.get("/icp/calendar/days/2027-03-01").await.json()["working"], true);
+    assert_eq!(
+        app.get("/icp/calendar/days/2027-01-01").await.json()["working"],
+        false
+    );
+    assert_eq!(
+        app.get("/icp/calendar/days/2027-03-01").await.json()["working"],
+        true
+    );
     let info = app.get("/icp/calendar?year=2027").await.json();
     assert_eq!(info["overrides"][0]["year"], 2027);
     assert_eq!(info["year"]["holidays"][0]["name"], "元旦");
@@ -383,7 +484,12 @@ async fn timeline_follows_the_filing() {
     assert_eq!(v["documents_missing"], true);
     assert_eq!(
         stage_names(&v),
-        ["document_completion", "provider_review", "miit_verification", "provincial_review"]
+        [
+            "document_completion",
+            "provider_review",
+            "miit_verification",
+            "provincial_review"
+        ]
     );
     assert_eq!(v["timeline"]["remaining"], json!({"min": 19, "max": 33}));
     let stage = &v["timeline"]["stages"][0];
@@ -397,17 +503,34 @@ async fn timeline_follows_the_filing() {
     );
 
     // Moving the filing moves the estimate.
-    assert_eq!(app.event(json!({"event": "submit", "force": true})).await.status, StatusCode::OK);
-    let v = app.get(&icp("/timeline")).await.json();
     assert_eq!(
-        stage_names(&v),
-        ["document_completion", "provider_review", "miit_verification", "provincial_review"]
+        app.event(json!({"event": "submit", "force": true}))
+            .await
+            .status,
+        StatusCode::OK
     );
-    assert_eq!(app.event(json!({"event": "provider_approve"})).await.status, StatusCode::OK);
     let v = app.get(&icp("/timeline")).await.json();
     assert_eq!(
         stage_names(&v),
-        ["document_completion", "miit_verification", "provincial_review"]
+        [
+            "document_completion",
+            "provider_review",
+            "miit_verification",
+            "provincial_review"
+        ]
+    );
+    assert_eq!(
+        app.event(json!({"event": "provider_approve"})).await.status,
+        StatusCode::OK
+    );
+    let v = app.get(&icp("/timeline")).await.json();
+    assert_eq!(
+        stage_names(&v),
+        [
+            "document_completion",
+            "miit_verification",
+            "provincial_review"
+        ]
     );
     app.event(json!({"event": "submit_to_ca"})).await;
     app.event(json!({"event": "sms_verified"})).await;
@@ -490,20 +613,24 @@ async fn step(app: &TestApp, name: &str, to: &str) -> Value {
 async fn every_transition_legal_and_illegal() {
     let app = filed_app().await;
     illegal_everywhere_else(&app).await; // draft
-    // Submitting with blockers is refused unless forced.
+                                         // Submitting with blockers is refused unless forced.
     let r = app.event(json!({"event": "submit"})).await;
     assert_error(&r, StatusCode::CONFLICT, "filing_not_ready");
     assert!(body(&r).contains("document_missing"), "{}", body(&r));
     step(&app, "submit", "provider_review").await;
     illegal_everywhere_else(&app).await; // provider_review
-    // Rejections need per-field reasons.
+                                         // Rejections need per-field reasons.
     assert_error(
-        &app.event(json!({"event": "provider_reject", "reasons": []})).await,
+        &app.event(json!({"event": "provider_reject", "reasons": []}))
+            .await,
         StatusCode::BAD_REQUEST,
         "invalid_transition",
     );
     let v = step(&app, "provider_reject", "draft").await;
-    assert_eq!(v["filing"]["last_rejection"]["reasons"][0]["field"], "app.name");
+    assert_eq!(
+        v["filing"]["last_rejection"]["reasons"][0]["field"],
+        "app.name"
+    );
     step(&app, "submit", "provider_review").await;
     step(&app, "withdraw", "draft").await;
     step(&app, "submit", "provider_review").await;
@@ -538,12 +665,14 @@ async fn every_transition_legal_and_illegal() {
         "invalid_transition",
     );
     assert_error(
-        &app.event(json!({"event": "ca_approve", "number": "粤ICP备12345678号-2"})).await,
+        &app.event(json!({"event": "ca_approve", "number": "粤ICP备12345678号-2"}))
+            .await,
         StatusCode::BAD_REQUEST,
         "invalid_transition",
     );
     assert_error(
-        &app.event(json!({"event": "ca_approve", "number": "粤ICP备1234567号-2A"})).await,
+        &app.event(json!({"event": "ca_approve", "number": "粤ICP备1234567号-2A"}))
+            .await,
         StatusCode::BAD_REQUEST,
         "invalid_number",
     );
@@ -575,10 +704,7 @@ async fn every_transition_legal_and_illegal() {
         assert_eq!(h["actor"], "token:admin");
         assert!(h["at"].as_str().unwrap().contains('T'));
     }
-    let reject = history
-        .iter()
-        .find(|h| h["event"] == "ca_reject")
-        .unwrap();
+    let reject = history.iter().find(|h| h["event"] == "ca_reject").unwrap();
     assert_eq!(reject["note"], "rejected");
     assert_eq!(reject["from"], "ca_review");
     assert_eq!(reject["to"], "draft");
@@ -596,13 +722,25 @@ async fn every_transition_legal_and_illegal() {
         StatusCode::BAD_REQUEST,
         "invalid_event",
     );
-    assert_error(&app.event(json!([1])).await, StatusCode::BAD_REQUEST, "invalid_event");
+    assert_error(
+        &app.event(json!([1])).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_event",
+    );
     let reader = app.token(&format!("{APP}:read")).await;
     let r = app
-        .api("POST", &icp("/filing/transitions"), &reader, Some(ev("submit")))
+        .api(
+            "POST",
+            &icp("/filing/transitions"),
+            &reader,
+            Some(ev("submit")),
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.api("GET", &icp("/filing"), &reader, None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.api("GET", &icp("/filing"), &reader, None).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -655,7 +793,11 @@ async fn changes_after_approval_open_a_change_filing() {
     assert_eq!(v["change"]["sections"], json!(["app", "technical"]));
     // The change timeline is 3–7 working days.
     let t = app.get(&icp("/timeline?since=2026-03-02")).await.json();
-    assert_eq!(t["timeline"]["remaining"], json!({"min": 3, "max": 7}), "{t}");
+    assert_eq!(
+        t["timeline"]["remaining"],
+        json!({"min": 3, "max": 7}),
+        "{t}"
+    );
     assert_eq!(t["documents_missing"], false);
     // Under review, details are frozen.
     step(&app, "submit", "provider_review").await;
@@ -736,34 +878,48 @@ async fn documents_and_readiness() {
 
     // Non-PDF "PDFs" and truncated PDFs are refused.
     let r = app
-        .doc("kind=entity_certificate&file_name=licence.pdf", b"PK\x03\x04 not a pdf".to_vec())
+        .doc(
+            "kind=entity_certificate&file_name=licence.pdf",
+            b"PK\x03\x04 not a pdf".to_vec(),
+        )
         .await;
     assert_error(&r, StatusCode::BAD_REQUEST, "document_not_pdf");
     assert!(has_chinese(r.json()["message"].as_str().unwrap()));
     let r = app
-        .doc("kind=entity_certificate&file_name=licence.pdf", b"%PDF-1.7\n1 0 obj".to_vec())
+        .doc(
+            "kind=entity_certificate&file_name=licence.pdf",
+            b"%PDF-1.7\n1 0 obj".to_vec(),
+        )
         .await;
     assert_error(&r, StatusCode::BAD_REQUEST, "document_incomplete");
     let r = app
-        .doc("kind=app_responsible_id&file_name=id.gif", b"GIF89a....".to_vec())
+        .doc(
+            "kind=app_responsible_id&file_name=id.gif",
+            b"GIF89a....".to_vec(),
+        )
         .await;
     assert_error(&r, StatusCode::BAD_REQUEST, "document_unsupported");
+    let r = app.doc("kind=no_such_kind&file_name=x.pdf", pdf("x")).await;
+    assert_error(&r, StatusCode::BAD_REQUEST, "invalid_query");
     let r = app
-        .doc("kind=no_such_kind&file_name=x.pdf", pdf("x"))
+        .doc(
+            "kind=entity_certificate&file_name=x.pdf&expires_on=2026-02-30",
+            pdf("x"),
+        )
         .await;
     assert_error(&r, StatusCode::BAD_REQUEST, "invalid_query");
     let r = app
-        .doc("kind=entity_certificate&file_name=x.pdf&expires_on=2026-02-30", pdf("x"))
+        .doc("kind=entity_certificate&file_name=x.pdf", vec![])
         .await;
-    assert_error(&r, StatusCode::BAD_REQUEST, "invalid_query");
-    let r = app.doc("kind=entity_certificate&file_name=x.pdf", vec![]).await;
     assert_error(&r, StatusCode::BAD_REQUEST, "empty_body");
     let big = {
         let mut b = pdf("big");
         b.resize(20_000_001, b' ');
         b
     };
-    let r = app.doc("kind=entity_certificate&file_name=x.pdf", big).await;
+    let r = app
+        .doc("kind=entity_certificate&file_name=x.pdf", big)
+        .await;
     assert_error(&r, StatusCode::PAYLOAD_TOO_LARGE, "document_too_large");
 
     // A licence expiring within 3 months: a warning. An ID photo (JPEG) is accepted.
@@ -782,13 +938,19 @@ async fn documents_and_readiness() {
     let id = d["id"].as_i64().unwrap();
     let sha = d["sha256"].as_str().unwrap().to_owned();
     let r = app
-        .doc("kind=app_responsible_id&file_name=id.jpg", b"\xFF\xD8\xFF\xE0 jpeg".to_vec())
+        .doc(
+            "kind=app_responsible_id&file_name=id.jpg",
+            b"\xFF\xD8\xFF\xE0 jpeg".to_vec(),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", body(&r));
     assert_eq!(r.json()["content_type"], "image/jpeg");
     // A self-issued document without the red seal, and a foreign-language one without translation.
     let r = app
-        .doc("kind=network_security_protocol&file_name=sec.pdf", pdf("sec"))
+        .doc(
+            "kind=network_security_protocol&file_name=sec.pdf",
+            pdf("sec"),
+        )
         .await;
     let sec = r.json()["id"].as_i64().unwrap();
     let r = app
@@ -805,12 +967,21 @@ async fn documents_and_readiness() {
     )
     .await;
 
-    let v = app.get(&icp(&format!("/readiness?today={today}"))).await.json();
+    let v = app
+        .get(&icp(&format!("/readiness?today={today}")))
+        .await
+        .json();
     let blockers = codes(&v["blockers"]);
     let warnings = codes(&v["warnings"]);
-    assert!(warnings.contains(&"document_expiring".to_owned()), "{warnings:?}");
+    assert!(
+        warnings.contains(&"document_expiring".to_owned()),
+        "{warnings:?}"
+    );
     assert!(warnings.contains(&"document_unverified".to_owned()));
-    assert!(blockers.contains(&"document_expired".to_owned()), "{blockers:?}");
+    assert!(
+        blockers.contains(&"document_expired".to_owned()),
+        "{blockers:?}"
+    );
     assert!(blockers.contains(&"document_seal_missing".to_owned()));
     assert!(blockers.contains(&"document_translation_missing".to_owned()));
     assert!(!v["blockers"]
@@ -839,18 +1010,36 @@ async fn documents_and_readiness() {
     )
     .await;
     assert_error(
-        &app.api("PATCH", &icp(&format!("/documents/{privacy}")), &app.admin, Some(json!({"status": "missing"}))).await,
+        &app.api(
+            "PATCH",
+            &icp(&format!("/documents/{privacy}")),
+            &app.admin,
+            Some(json!({"status": "missing"})),
+        )
+        .await,
         StatusCode::BAD_REQUEST,
         "invalid_status",
     );
     assert_error(
-        &app.api("PATCH", &icp(&format!("/documents/{privacy}")), &app.admin, Some(json!({"sealed": true}))).await,
+        &app.api(
+            "PATCH",
+            &icp(&format!("/documents/{privacy}")),
+            &app.admin,
+            Some(json!({"sealed": true})),
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_json",
     );
-    let v = app.get(&icp(&format!("/readiness?today={today}"))).await.json();
+    let v = app
+        .get(&icp(&format!("/readiness?today={today}")))
+        .await
+        .json();
     let blockers = codes(&v["blockers"]);
-    assert!(!blockers.contains(&"document_seal_missing".to_owned()), "{blockers:?}");
+    assert!(
+        !blockers.contains(&"document_seal_missing".to_owned()),
+        "{blockers:?}"
+    );
     assert!(!blockers.contains(&"document_translation_missing".to_owned()));
 
     // The bytes come back as uploaded, and are not public.
@@ -876,9 +1065,14 @@ async fn documents_and_readiness() {
         .exists());
     // Deleting removes it from the checklist only.
     assert_eq!(
-        app.api("DELETE", &icp(&format!("/documents/{id}")), &app.admin, None)
-            .await
-            .status,
+        app.api(
+            "DELETE",
+            &icp(&format!("/documents/{id}")),
+            &app.admin,
+            None
+        )
+        .await
+        .status,
         StatusCode::NO_CONTENT
     );
     assert_error(
@@ -886,8 +1080,15 @@ async fn documents_and_readiness() {
         StatusCode::NOT_FOUND,
         "document_not_found",
     );
-    assert_error(&app.get(&icp("/documents/abc")).await, StatusCode::NOT_FOUND, "document_not_found");
-    let v = app.get(&icp(&format!("/readiness?today={today}"))).await.json();
+    assert_error(
+        &app.get(&icp("/documents/abc")).await,
+        StatusCode::NOT_FOUND,
+        "document_not_found",
+    );
+    let v = app
+        .get(&icp(&format!("/readiness?today={today}")))
+        .await
+        .json();
     assert!(v["blockers"]
         .as_array()
         .unwrap()
@@ -896,7 +1097,12 @@ async fn documents_and_readiness() {
     // Upload needs admin.
     let uploader = app.token(&format!("{APP}:upload")).await;
     let r = app
-        .bytes("POST", &icp("/documents?kind=entity_certificate&file_name=a.pdf"), &uploader, pdf("a"))
+        .bytes(
+            "POST",
+            &icp("/documents?kind=entity_certificate&file_name=a.pdf"),
+            &uploader,
+            pdf("a"),
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
@@ -911,7 +1117,12 @@ async fn readiness_flags_servers_outside_mainland_and_inconsistent_details() {
     assert_eq!(app.put_record("", &rec).await.status, StatusCode::CREATED);
     let v = app.get(&icp("/readiness?today=2026-06-01")).await.json();
     let blockers = codes(&v["blockers"]);
-    for c in ["server_not_mainland", "server_ip_not_public", "shared_phone", "province_mismatch"] {
+    for c in [
+        "server_not_mainland",
+        "server_ip_not_public",
+        "shared_phone",
+        "province_mismatch",
+    ] {
         assert!(blockers.contains(&c.to_owned()), "{c}: {blockers:?}");
     }
     let hosting = app.get(&icp("/hosting")).await.json();
@@ -972,14 +1183,26 @@ async fn ip_checks_mainland_hong_kong_overseas_ipv6() {
         ]
     );
     assert_eq!(v["all_mainland"], false);
-    assert!(has_chinese(v["results"][2]["message"]["zh"].as_str().unwrap()));
+    assert!(has_chinese(
+        v["results"][2]["message"]["zh"].as_str().unwrap()
+    ));
     let r = app
-        .api("POST", "/icp/ip-check", &app.admin, Some(json!({"ips": ["223.5.5.5", "240e::1"]})))
+        .api(
+            "POST",
+            "/icp/ip-check",
+            &app.admin,
+            Some(json!({"ips": ["223.5.5.5", "240e::1"]})),
+        )
         .await;
     assert_eq!(r.json()["all_mainland"], true);
-    for bad in [json!({"ips": ["1.2.3.256"]}), json!({"ips": []}), json!({"ips": ["gg::1"]})] {
+    for bad in [
+        json!({"ips": ["1.2.3.256"]}),
+        json!({"ips": []}),
+        json!({"ips": ["gg::1"]}),
+    ] {
         assert_error(
-            &app.api("POST", "/icp/ip-check", &app.admin, Some(bad)).await,
+            &app.api("POST", "/icp/ip-check", &app.admin, Some(bad))
+                .await,
             StatusCode::BAD_REQUEST,
             "invalid_ip",
         );
@@ -1013,11 +1236,18 @@ async fn drift_warns_or_refuses_unfiled_hosts() {
     assert!(!body(&r).contains("ICP"), "{}", body(&r));
     // An unfiled host: a warning naming it.
     let r = app
-        .upload(&app.admin, "version=1.1.1", bundle_calling("tracker.unfiled-analytics.com"))
+        .upload(
+            &app.admin,
+            "version=1.1.1",
+            bundle_calling("tracker.unfiled-analytics.com"),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", body(&r));
     let warnings = r.json()["warnings"].to_string();
-    assert!(warnings.contains("tracker.unfiled-analytics.com"), "{warnings}");
+    assert!(
+        warnings.contains("tracker.unfiled-analytics.com"),
+        "{warnings}"
+    );
     assert!(!warnings.contains("luming.cn"), "{warnings}");
     assert!(!warnings.contains("w3.org"), "{warnings}");
     // Refuse mode: 400 unfiled_host, and nothing is stored.
@@ -1031,7 +1261,11 @@ async fn drift_warns_or_refuses_unfiled_hosts() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", body(&r));
     let r = app
-        .upload(&app.admin, "version=1.1.2", bundle_calling("tracker.unfiled-analytics.com"))
+        .upload(
+            &app.admin,
+            "version=1.1.2",
+            bundle_calling("tracker.unfiled-analytics.com"),
+        )
         .await;
     assert_error(&r, StatusCode::BAD_REQUEST, "unfiled_host");
     assert!(body(&r).contains("tracker.unfiled-analytics.com"));
@@ -1049,18 +1283,33 @@ async fn drift_warns_or_refuses_unfiled_hosts() {
     )
     .await;
     let r = app
-        .upload(&app.admin, "version=1.1.2", bundle_calling("tracker.unfiled-analytics.com"))
+        .upload(
+            &app.admin,
+            "version=1.1.2",
+            bundle_calling("tracker.unfiled-analytics.com"),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", body(&r));
     assert_error(
-        &app.api("PUT", &icp("/settings"), &app.admin, Some(json!({"ignored_hosts": ["not a domain"]}))).await,
+        &app.api(
+            "PUT",
+            &icp("/settings"),
+            &app.admin,
+            Some(json!({"ignored_hosts": ["not a domain"]})),
+        )
+        .await,
         StatusCode::BAD_REQUEST,
         "invalid_domain",
     );
 
     // Apps with no filing recorded: no warnings.
-    app.api("POST", "/apps", &app.admin, Some(json!({"app_id": "com.example.nofiling"})))
-        .await;
+    app.api(
+        "POST",
+        "/apps",
+        &app.admin,
+        Some(json!({"app_id": "com.example.nofiling"})),
+    )
+    .await;
     let r = app
         .send(
             Request::post("/api/v1/apps/com.example.nofiling/bundles?version=1.0.0")
@@ -1082,11 +1331,20 @@ async fn drift_warns_or_refuses_unfiled_hosts() {
 async fn kill_switch_end_to_end() {
     let app = TestApp::with_vector_bundle().await;
     let t = app.admin.clone();
-    let zip = zip_of(&[("index.html", b"<html>bad</html>"), ("app.js", b"notifyAppReady()")]);
-    app.upload(&t, "version=1.0.2&channel=production", zip).await;
-    // A second channel with a rollout of the bad version.
-    app.api("POST", &format!("/apps/{APP}/channels"), &t, Some(json!({"name": "beta", "bundle": "1.0.2"})))
+    let zip = zip_of(&[
+        ("index.html", b"<html>bad</html>"),
+        ("app.js", b"notifyAppReady()"),
+    ]);
+    app.upload(&t, "version=1.0.2&channel=production", zip)
         .await;
+    // A second channel with a rollout of the bad version.
+    app.api(
+        "POST",
+        &format!("/apps/{APP}/channels"),
+        &t,
+        Some(json!({"name": "beta", "bundle": "1.0.2"})),
+    )
+    .await;
     let r = app
         .api(
             "PATCH",
@@ -1117,7 +1375,13 @@ async fn kill_switch_end_to_end() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", body(&r));
     assert_error(
-        &app.api("PUT", &icp("/emergency"), &t, Some(json!({"provider": {"name": "x", "phone": "call me"}}))).await,
+        &app.api(
+            "PUT",
+            &icp("/emergency"),
+            &t,
+            Some(json!({"provider": {"name": "x", "phone": "call me"}})),
+        )
+        .await,
         StatusCode::BAD_REQUEST,
         "invalid_contact",
     );
@@ -1138,35 +1402,67 @@ async fn kill_switch_end_to_end() {
     // Unknown targets and incidents.
     let ks = |target: &str| json!({"target": target, "note": "pull 1.0.2"});
     assert_error(
-        &app.api("POST", &icp(&format!("/incidents/{id}/kill-switch")), &t, Some(ks("9.9.9"))).await,
+        &app.api(
+            "POST",
+            &icp(&format!("/incidents/{id}/kill-switch")),
+            &t,
+            Some(ks("9.9.9")),
+        )
+        .await,
         StatusCode::NOT_FOUND,
         "bundle_not_found",
     );
     assert_error(
-        &app.api("POST", &icp("/incidents/999/kill-switch"), &t, Some(ks("1.0.1"))).await,
+        &app.api(
+            "POST",
+            &icp("/incidents/999/kill-switch"),
+            &t,
+            Some(ks("1.0.1")),
+        )
+        .await,
         StatusCode::NOT_FOUND,
         "incident_not_found",
     );
     let reader = app.token(&format!("{APP}:read")).await;
     assert_eq!(
-        app.api("POST", &icp(&format!("/incidents/{id}/kill-switch")), &reader, Some(ks("1.0.1")))
-            .await
-            .status,
+        app.api(
+            "POST",
+            &icp(&format!("/incidents/{id}/kill-switch")),
+            &reader,
+            Some(ks("1.0.1"))
+        )
+        .await
+        .status,
         StatusCode::FORBIDDEN
     );
 
     // One call: every channel → 1.0.1, rollouts ended; the device gets 1.0.1.
     let r = app
-        .api("POST", &icp(&format!("/incidents/{id}/kill-switch")), &t, Some(ks("1.0.1")))
+        .api(
+            "POST",
+            &icp(&format!("/incidents/{id}/kill-switch")),
+            &t,
+            Some(ks("1.0.1")),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", body(&r));
     let v = r.json();
     let moves = v["channels"].as_array().unwrap();
     assert_eq!(moves.len(), 2);
-    assert!(moves.iter().all(|m| m["to"] == "1.0.1" && m["from"] == "1.0.2"));
-    assert!(moves.iter().any(|m| m["channel"] == "beta" && m["rollout_ended"] == true));
+    assert!(moves
+        .iter()
+        .all(|m| m["to"] == "1.0.1" && m["from"] == "1.0.2"));
+    assert!(moves
+        .iter()
+        .any(|m| m["channel"] == "beta" && m["rollout_ended"] == true));
     assert_eq!(v["incident"]["actions"][0]["kind"], "kill_switch");
-    assert_eq!(v["incident"]["actions"][0]["channels"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        v["incident"]["actions"][0]["channels"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     assert_eq!(
         app.post_json("/updates", &device_request()).await.json()["version"],
         "1.0.1"
@@ -1182,7 +1478,12 @@ async fn kill_switch_end_to_end() {
 
     // Or back to what shipped in the app.
     let r = app
-        .api("POST", &icp(&format!("/incidents/{id}/kill-switch")), &t, Some(ks("builtin")))
+        .api(
+            "POST",
+            &icp(&format!("/incidents/{id}/kill-switch")),
+            &t,
+            Some(ks("builtin")),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", body(&r));
     let mut on_bundle = device_request();
@@ -1203,7 +1504,12 @@ async fn kill_switch_end_to_end() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", body(&r));
     let r = app
-        .api("POST", &icp(&format!("/incidents/{id}/timeline")), &t, Some(json!({"status": "closed"})))
+        .api(
+            "POST",
+            &icp(&format!("/incidents/{id}/timeline")),
+            &t,
+            Some(json!({"status": "closed"})),
+        )
         .await;
     let v = r.json();
     assert_eq!(v["status"], "closed");
@@ -1214,9 +1520,18 @@ async fn kill_switch_end_to_end() {
         .iter()
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["opened", "kill_switch", "kill_switch", "action", "status"]);
+    assert_eq!(
+        kinds,
+        ["opened", "kill_switch", "kill_switch", "action", "status"]
+    );
     assert_error(
-        &app.api("POST", &icp(&format!("/incidents/{id}/timeline")), &t, Some(json!({}))).await,
+        &app.api(
+            "POST",
+            &icp(&format!("/incidents/{id}/timeline")),
+            &t,
+            Some(json!({})),
+        )
+        .await,
         StatusCode::BAD_REQUEST,
         "invalid_incident",
     );
@@ -1231,7 +1546,10 @@ async fn kill_switch_end_to_end() {
         .iter()
         .map(|c| format!("{} {}", c["action"], c["detail"]))
         .collect();
-    assert!(actions.iter().any(|a| a.contains("kill_switch")), "{actions:?}");
+    assert!(
+        actions.iter().any(|a| a.contains("kill_switch")),
+        "{actions:?}"
+    );
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1272,11 +1590,19 @@ async fn public_display_json_and_html() {
         v["public_security_url"],
         "https://beian.mps.gov.cn/#/query/webSearch?code=44030502000001"
     );
-    assert!(v["text_zh"].as_str().unwrap().contains("APP备案号：粤ICP备12345678号-2A"));
-    assert!(v["text_en"].as_str().unwrap().contains("App ICP filing number"));
+    assert!(v["text_zh"]
+        .as_str()
+        .unwrap()
+        .contains("APP备案号：粤ICP备12345678号-2A"));
+    assert!(v["text_en"]
+        .as_str()
+        .unwrap()
+        .contains("App ICP filing number"));
 
     for req in [
-        Request::get(format!("/icp/{APP}?format=html")).body(Body::empty()).unwrap(),
+        Request::get(format!("/icp/{APP}?format=html"))
+            .body(Body::empty())
+            .unwrap(),
         Request::get(format!("/icp/{APP}"))
             .header("accept", "text/html,application/xhtml+xml")
             .body(Body::empty())
@@ -1284,9 +1610,15 @@ async fn public_display_json_and_html() {
     ] {
         let r = app.send(req).await;
         assert_eq!(r.status, StatusCode::OK);
-        assert!(r.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
         let html = body(&r);
-        assert!(html.contains("<a href=\"https://beian.miit.gov.cn/\""), "{html}");
+        assert!(
+            html.contains("<a href=\"https://beian.miit.gov.cn/\""),
+            "{html}"
+        );
         assert!(html.contains("粤ICP备12345678号-2A"));
         assert!(html.contains("beian.mps.gov.cn/#/query/webSearch?code=44030502000001"));
         assert!(html.contains("&lt;script&gt;"), "{html}");
@@ -1353,8 +1685,14 @@ async fn compliance_calendar_completions_and_prefill() {
         .any(|i| i["key"] == "expiry:domain:luming.cn" && i["status"] == "done"));
 
     // Weekly performance record, pre-filled from the server's counters.
-    let pre = app.get(&icp("/compliance/server_performance/prefill")).await.json();
-    assert!(pre["measurements"]["requests_served"].as_u64().unwrap() > 0, "{pre}");
+    let pre = app
+        .get(&icp("/compliance/server_performance/prefill"))
+        .await
+        .json();
+    assert!(
+        pre["measurements"]["requests_served"].as_u64().unwrap() > 0,
+        "{pre}"
+    );
     assert!(pre["measurements"]["update_checks"].is_u64());
     let r = app
         .api(
@@ -1372,7 +1710,9 @@ async fn compliance_calendar_completions_and_prefill() {
     let r = app
         .bytes(
             "POST",
-            &icp(&format!("/compliance/completions/{cid}/evidence?file_name=grafana.png")),
+            &icp(&format!(
+                "/compliance/completions/{cid}/evidence?file_name=grafana.png"
+            )),
             &app.admin,
             b"\x89PNG\r\n\x1a\nchart".to_vec(),
         )
@@ -1380,13 +1720,26 @@ async fn compliance_calendar_completions_and_prefill() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", body(&r));
     assert_eq!(r.json()["evidence"][0]["file_name"], "grafana.png");
     assert_error(
-        &app.bytes("POST", &icp("/compliance/completions/999/evidence?file_name=a"), &app.admin, b"x".to_vec()).await,
+        &app.bytes(
+            "POST",
+            &icp("/compliance/completions/999/evidence?file_name=a"),
+            &app.admin,
+            b"x".to_vec(),
+        )
+        .await,
         StatusCode::NOT_FOUND,
         "completion_not_found",
     );
     // Quarterly security check lists the unencrypted bundles.
-    let sec = app.get(&icp("/compliance/security_check/prefill")).await.json();
-    assert_eq!(sec["measurements"]["unencrypted"], json!(["1.0.1"]), "{sec}");
+    let sec = app
+        .get(&icp("/compliance/security_check/prefill"))
+        .await
+        .json();
+    assert_eq!(
+        sec["measurements"]["unencrypted"],
+        json!(["1.0.1"]),
+        "{sec}"
+    );
     // Content audit with notes; future dates and unknown checks are refused.
     let r = app
         .api(
@@ -1398,17 +1751,35 @@ async fn compliance_calendar_completions_and_prefill() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_error(
-        &app.api("POST", &icp("/compliance/content_audit/completions"), &app.admin, Some(json!({"on": "2099-01-01"}))).await,
+        &app.api(
+            "POST",
+            &icp("/compliance/content_audit/completions"),
+            &app.admin,
+            Some(json!({"on": "2099-01-01"})),
+        )
+        .await,
         StatusCode::BAD_REQUEST,
         "invalid_date",
     );
     assert_error(
-        &app.api("POST", &icp("/compliance/content_audit/completions"), &app.admin, Some(json!({"on": "2026-02-30"}))).await,
+        &app.api(
+            "POST",
+            &icp("/compliance/content_audit/completions"),
+            &app.admin,
+            Some(json!({"on": "2026-02-30"})),
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_json",
     );
     assert_error(
-        &app.api("POST", &icp("/compliance/tea_break/completions"), &app.admin, Some(json!({}))).await,
+        &app.api(
+            "POST",
+            &icp("/compliance/tea_break/completions"),
+            &app.admin,
+            Some(json!({})),
+        )
+        .await,
         StatusCode::NOT_FOUND,
         "unknown_check",
     );
@@ -1429,13 +1800,24 @@ async fn compliance_calendar_completions_and_prefill() {
 async fn export_csv_and_json() {
     let app = TestApp::with_vector_bundle().await;
     let t = app.admin.clone();
-    let zip = zip_of(&[("index.html", b"<html>2</html>"), ("app.js", b"notifyAppReady(), \"quoted\"")]);
-    app.upload(&t, "version=1.0.2&channel=production&comment=a,b", zip).await;
-    app.api("POST", &format!("/apps/{APP}/channels/production/rollback"), &t, Some(json!({})))
+    let zip = zip_of(&[
+        ("index.html", b"<html>2</html>"),
+        ("app.js", b"notifyAppReady(), \"quoted\""),
+    ]);
+    app.upload(&t, "version=1.0.2&channel=production&comment=a,b", zip)
         .await;
+    app.api(
+        "POST",
+        &format!("/apps/{APP}/channels/production/rollback"),
+        &t,
+        Some(json!({})),
+    )
+    .await;
     let today = landfall_icp::filing::china_date(chrono::Utc::now());
     let r = app
-        .get(&icp(&format!("/export?from={today}&to={today}&format=json")))
+        .get(&icp(&format!(
+            "/export?from={today}&to={today}&format=json"
+        )))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", body(&r));
     let v = r.json();
@@ -1446,15 +1828,27 @@ async fn export_csv_and_json() {
         .map(|c| c["action"].as_str().unwrap())
         .collect();
     assert!(actions.len() >= 4, "{actions:?}");
-    assert!(v["changes"][0]["at_china"].as_str().unwrap().ends_with("+08:00"));
-    assert!(v["changes"][0]["actor"].as_str().unwrap().starts_with("token:"));
+    assert!(v["changes"][0]["at_china"]
+        .as_str()
+        .unwrap()
+        .ends_with("+08:00"));
+    assert!(v["changes"][0]["actor"]
+        .as_str()
+        .unwrap()
+        .starts_with("token:"));
 
     let r = app
         .get(&icp(&format!("/export?from={today}&to={today}&format=csv")))
         .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
-    assert!(r.headers["content-disposition"].to_str().unwrap().contains(".csv"));
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(r.headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains(".csv"));
     let csv = body(&r);
     let mut lines = csv.trim_start_matches('\u{feff}').lines();
     assert_eq!(lines.next(), Some("id,at_ms,at_china,actor,action,detail"));
@@ -1489,19 +1883,34 @@ async fn export_csv_and_json() {
 #[tokio::test]
 async fn report_json_html_and_backup() {
     let app = filed_app().await;
-    app.doc("kind=entity_certificate&file_name=licence.pdf&expires_on=2027-01-01", pdf("licence"))
-        .await;
+    app.doc(
+        "kind=entity_certificate&file_name=licence.pdf&expires_on=2027-01-01",
+        pdf("licence"),
+    )
+    .await;
     let r = app
-        .api("POST", &icp("/incidents"), &app.admin, Some(json!({"title": "outage <b>", "severity": "low"})))
+        .api(
+            "POST",
+            &icp("/incidents"),
+            &app.admin,
+            Some(json!({"title": "outage <b>", "severity": "low"})),
+        )
         .await;
     let incident = r.json()["id"].as_i64().unwrap();
     let r = app
-        .api("POST", &icp("/compliance/content_audit/completions"), &app.admin, Some(json!({"notes": "ok"})))
+        .api(
+            "POST",
+            &icp("/compliance/content_audit/completions"),
+            &app.admin,
+            Some(json!({"notes": "ok"})),
+        )
         .await;
     let cid = r.json()["id"].as_i64().unwrap();
     app.bytes(
         "POST",
-        &icp(&format!("/compliance/completions/{cid}/evidence?file_name=audit.txt")),
+        &icp(&format!(
+            "/compliance/completions/{cid}/evidence?file_name=audit.txt"
+        )),
         &app.admin,
         b"audit log".to_vec(),
     )
@@ -1512,7 +1921,13 @@ async fn report_json_html_and_backup() {
     let v = r.json();
     assert_eq!(v["app_id"], APP);
     assert_eq!(v["filing"]["state"], "draft");
-    assert!(!v["timeline"]["timeline"]["stages"].as_array().unwrap().is_empty(), "{v}");
+    assert!(
+        !v["timeline"]["timeline"]["stages"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{v}"
+    );
     assert_eq!(v["readiness"]["ready"], false);
     assert_eq!(v["hosting"]["all_mainland"], true);
     assert_eq!(v["documents"].as_array().unwrap().len(), 1);
@@ -1523,7 +1938,10 @@ async fn report_json_html_and_backup() {
 
     let r = app.get(&icp("/report?format=html")).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     let html = body(&r);
     assert!(html.starts_with("<!DOCTYPE html>"));
     for needle in [
@@ -1548,20 +1966,40 @@ async fn report_json_html_and_backup() {
         .map(|i| zip.by_index(i).unwrap().name().to_owned())
         .collect();
     assert!(names.contains(&"manifest.json".to_owned()), "{names:?}");
-    assert!(names.iter().any(|n| n.starts_with("documents/") && n.ends_with("licence.pdf")), "{names:?}");
-    assert!(names.iter().any(|n| n.starts_with("evidence/") && n.ends_with("audit.txt")), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("documents/") && n.ends_with("licence.pdf")),
+        "{names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("evidence/") && n.ends_with("audit.txt")),
+        "{names:?}"
+    );
     let manifest: Value = {
         use std::io::Read;
         let mut s = String::new();
-        zip.by_name("manifest.json").unwrap().read_to_string(&mut s).unwrap();
+        zip.by_name("manifest.json")
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
         serde_json::from_str(&s).unwrap()
     };
     assert_eq!(manifest["format"], "landfall-icp-backup/1");
     assert_eq!(manifest["counts"]["documents"], 1);
     assert_eq!(manifest["counts"]["evidence_files"], 1);
     assert_eq!(manifest["problems"], json!([]));
-    assert_eq!(manifest["filing"]["view"]["record"]["entity"]["name"], "深圳鹿鸣科技有限公司");
-    let doc_path = names.iter().find(|n| n.starts_with("documents/")).unwrap().clone();
+    assert_eq!(
+        manifest["filing"]["view"]["record"]["entity"]["name"],
+        "深圳鹿鸣科技有限公司"
+    );
+    let doc_path = names
+        .iter()
+        .find(|n| n.starts_with("documents/"))
+        .unwrap()
+        .clone();
     let bytes = {
         use std::io::Read;
         let mut b = Vec::new();
