@@ -436,3 +436,54 @@ async fn openapi_document_lists_the_routes() {
         assert!(paths.contains_key(p), "{p}");
     }
 }
+
+#[tokio::test]
+async fn an_interrupted_upload_leaves_nothing_behind() {
+    let app = TestApp::new().await;
+    app.api("POST", "/apps", &app.admin, Some(json!({ "app_id": APP })))
+        .await;
+    let zip = std::fs::read(vectors().join("bundle-1.0.1.zip")).unwrap();
+    let first = axum::body::Bytes::copy_from_slice(&zip[..1000]);
+    let chunks: Vec<Result<axum::body::Bytes, std::io::Error>> =
+        vec![Ok(first), Err(std::io::Error::other("client went away"))];
+    let r = app
+        .send(
+            axum::http::Request::post(format!(
+                "/api/v1/apps/{APP}/bundles?version=1.0.1&channel=production"
+            ))
+            .header("authorization", format!("Bearer {}", app.admin))
+            .body(axum::body::Body::from_stream(futures::stream::iter(chunks)))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("upload_interrupted"))
+    );
+    assert_eq!(
+        std::fs::read_dir(&app.state.tmp_dir).unwrap().count(),
+        0,
+        "staging file removed"
+    );
+    assert!(
+        app.state.blobs.list().await.unwrap().is_empty(),
+        "no blob stored"
+    );
+    let list = app
+        .api("GET", &format!("/apps/{APP}/bundles"), &app.admin, None)
+        .await
+        .json();
+    assert!(list.as_array().unwrap().is_empty(), "no bundle visible");
+    assert!(app
+        .api("GET", &format!("/apps/{APP}/channels"), &app.admin, None)
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // The version is still free.
+    assert_eq!(
+        app.upload(&app.admin, "version=1.0.1", zip).await.status,
+        StatusCode::CREATED
+    );
+}
