@@ -108,6 +108,41 @@ pub enum BundleCmd {
     Show { app_id: String, version: String },
     /// Delete a bundle (its version can never be reused).
     Delete { app_id: String, version: String },
+    /// Encrypt and sign a bundle zip offline, like `capgo bundle encrypt`: writes
+    /// `<ZIP>_encrypted.zip` and prints its `ivSessionKey` and signed `checksum`.
+    Encrypt(EncryptArgs),
+    /// Decrypt a bundle encrypted by `landfall`/`capgo bundle encrypt`, like `capgo bundle
+    /// decrypt`: writes `<ENCRYPTED_ZIP>_decrypted.zip` and checks `--checksum` when given.
+    Decrypt(DecryptArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EncryptArgs {
+    /// The plain bundle zip (e.g. from `capgo bundle zip` or `landfall bundle upload --keep-zip`).
+    pub zip: PathBuf,
+    /// sha256 hex of the zip (what `capgo bundle zip --json` prints); checked when given.
+    #[arg(value_name = "SHA256")]
+    pub sha256: Option<String>,
+    /// The private key (PKCS#1 PEM) that signs the session key and checksum.
+    #[arg(long, value_name = "PRIVATE_KEY", default_value = ".capgo_key_v2")]
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DecryptArgs {
+    /// The encrypted zip.
+    pub zip: PathBuf,
+    /// The `ivSessionKey` printed when the zip was encrypted (`session_key` in /updates).
+    #[arg(value_name = "IV_SESSION_KEY")]
+    pub session_key: String,
+    /// The public key (PKCS#1 PEM) [default: ./.capgo_key_v2.pub, else the `publicKey` in
+    /// ./capacitor.config.json].
+    #[arg(long, value_name = "PUBLIC_KEY")]
+    pub key: Option<PathBuf>,
+    /// The signed checksum printed when the zip was encrypted (or a plain sha256): the decrypted
+    /// zip must match it, else nothing is written and the exit code is 1.
+    #[arg(long, value_name = "CHECKSUM")]
+    pub checksum: Option<String>,
 }
 
 #[derive(Debug, Args)]

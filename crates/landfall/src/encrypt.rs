@@ -1,14 +1,19 @@
-//! Local encryption and signing of a bundle zip before upload (Capgo v2 scheme, like
-//! `capgo bundle encrypt`): a fresh AES-128 session key per bundle, the V3 signed checksum of the
-//! plain zip, and, for delta uploads, one signed sha256 per bundle file.
+//! Local encryption and signing of a bundle zip (Capgo v2 scheme, like `capgo bundle encrypt`):
+//! a fresh AES-128 session key per bundle, the V3 signed checksum of the plain zip, and, for
+//! delta uploads, one signed sha256 per bundle file. Also the reverse (`capgo bundle decrypt`).
+//!
+//! Whole zips are streamed in one pass (hashed while encrypted / decrypted), never buffered.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use landfall_client::FileSignatures;
-use landfall_crypto::{SessionKey, SigningKey};
+use landfall_crypto::{
+    CryptoError, SessionKey, Sha256Reader, Sha256Writer, SigningKey, VerifyingKey, SHA256_LEN,
+};
 
 /// The encrypted bundle, ready to upload.
 #[derive(Debug)]
@@ -29,33 +34,133 @@ pub struct Encrypted {
 
 /// Reads a PKCS#1 private key (`.capgo_key_v2`).
 pub fn read_signing_key(path: &Path) -> Result<SigningKey> {
-    let pem = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the private key {}", path.display()))?;
+    let pem = read_key_file(
+        path,
+        "private",
+        "create a key pair with `landfall key create`",
+    )?;
     SigningKey::from_pem(&pem)
         .with_context(|| format!("{} is not a usable Capgo private key", path.display()))
 }
 
+/// Reads a PKCS#1 public key (`.capgo_key_v2.pub`).
+pub fn read_verifying_key(path: &Path) -> Result<VerifyingKey> {
+    let pem = read_key_file(
+        path,
+        "public",
+        "pass the app's .capgo_key_v2.pub with --key",
+    )?;
+    VerifyingKey::from_pem(&pem)
+        .with_context(|| format!("{} is not a usable Capgo public key", path.display()))
+}
+
+fn read_key_file(path: &Path, kind: &str, hint: &str) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        let mut msg = format!("cannot read the {kind} key {}: {e}", path.display());
+        if e.kind() == std::io::ErrorKind::NotFound {
+            msg.push_str(&format!(" ({hint})"));
+        }
+        anyhow::anyhow!(msg)
+    })
+}
+
+/// What encrypting a plain zip produced; the ciphertext went to the caller's writer.
+#[derive(Debug)]
+pub struct Sealed {
+    /// `base64(iv):base64(rsa)`, the CLI's `ivSessionKey` / the `session_key` devices get.
+    pub session_key: String,
+    /// V3 signed checksum (512 hex) of the plain zip.
+    pub checksum: String,
+    /// sha256 of the plain zip.
+    pub plain_sha256: [u8; SHA256_LEN],
+    /// Bytes of the plain zip.
+    pub plain_len: u64,
+}
+
+/// Encrypts the file at `plain` into `out` with a fresh session key, in one streaming pass that
+/// also hashes it, then signs the session key and the sha256 with `signer`.
+pub fn seal<W: Write>(plain: &Path, signer: &SigningKey, out: W) -> Result<Sealed> {
+    let file = File::open(plain).with_context(|| format!("cannot read {}", plain.display()))?;
+    let session = SessionKey::random();
+    // encrypt_stream reads 1 MiB at a time: no BufReader needed.
+    let mut hashing = Sha256Reader::new(file);
+    landfall_crypto::encrypt_stream(&session, &mut hashing, out)
+        .with_context(|| format!("cannot encrypt {}", plain.display()))?;
+    let plain_len = hashing.len();
+    let (plain_sha256, _) = hashing.finish();
+    Ok(Sealed {
+        session_key: session
+            .to_wire(signer)
+            .context("cannot seal the session key")?,
+        checksum: landfall_crypto::sign_checksum(signer, &plain_sha256)
+            .context("cannot sign the checksum")?,
+        plain_sha256,
+        plain_len,
+    })
+}
+
+/// `<path>_encrypted.zip` / `<path>_decrypted.zip`, the Capgo CLI's output names.
+pub fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = OsString::from(path.as_os_str());
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// A temp file next to `dest`, to be renamed onto it once complete (mode 0644 on unix, like a
+/// file the Capgo CLI writes, rather than the temp file's 0600).
+pub fn temp_next_to(dest: &Path) -> Result<tempfile::NamedTempFile> {
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".landfall-").suffix(".part");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    builder
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))
+}
+
+/// Decrypts the file at `encrypted` into `out` (streamed), returning the plaintext's sha256 and
+/// length. A wrong session key shows as a padding error.
+pub fn open<W: Write>(
+    encrypted: &Path,
+    session: &SessionKey,
+    out: W,
+) -> Result<([u8; SHA256_LEN], u64)> {
+    let file =
+        File::open(encrypted).with_context(|| format!("cannot read {}", encrypted.display()))?;
+    let mut hashing = Sha256Writer::new(out);
+    landfall_crypto::decrypt_stream(session, file, &mut hashing).map_err(|e| match e {
+        CryptoError::Io(io) => anyhow::Error::new(io)
+            .context(format!("cannot decrypt {}: I/O error", encrypted.display())),
+        other => anyhow::Error::new(other).context(format!(
+            "cannot decrypt {} with this ivSessionKey",
+            encrypted.display()
+        )),
+    })?;
+    let len = hashing.len();
+    let (digest, _) = hashing.finish();
+    Ok((digest, len))
+}
+
 /// Encrypts and signs the plain zip at `plain` with `signer`.
 pub fn encrypt_bundle(plain: &Path, signer: &SigningKey, delta: bool) -> Result<Encrypted> {
-    let open = || {
-        File::open(plain)
-            .map(BufReader::new)
-            .with_context(|| format!("cannot read {}", plain.display()))
-    };
-    let (digest, _) = landfall_crypto::sha256_reader(open()?)
-        .with_context(|| format!("cannot read {}", plain.display()))?;
-    let session = SessionKey::random();
     let file = tempfile::Builder::new()
         .prefix("landfall-bundle-")
         .suffix(".zip_encrypted.zip")
         .tempfile()
         .context("cannot create a temporary file for the encrypted zip")?;
-    {
+    let sealed = {
         let mut out = BufWriter::new(file.as_file());
-        landfall_crypto::encrypt_stream(&session, open()?, &mut out)
-            .context("cannot encrypt the bundle")?;
+        let sealed = seal(plain, signer, &mut out)?;
         out.flush().context("cannot write the encrypted zip")?;
-    }
+        sealed
+    };
     let signatures = if delta {
         Some(sign_files(plain, signer)?)
     } else {
@@ -63,13 +168,10 @@ pub fn encrypt_bundle(plain: &Path, signer: &SigningKey, delta: bool) -> Result<
     };
     Ok(Encrypted {
         file,
-        session_key: session
-            .to_wire(signer)
-            .context("cannot seal the session key")?,
-        checksum: landfall_crypto::sign_checksum(signer, &digest)
-            .context("cannot sign the checksum")?,
+        session_key: sealed.session_key,
+        checksum: sealed.checksum,
         key_id: signer.key_id(),
-        plain_sha256: hex::encode(digest),
+        plain_sha256: hex::encode(sealed.plain_sha256),
         signatures,
     })
 }

@@ -7,12 +7,14 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use landfall_client::{BundleInfo, ExternalBundle, UploadParams, UploadResult};
+use landfall_crypto::{CryptoError, VerifyingKey, SHA256_LEN};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::Ctx;
-use crate::args::{BundleCmd, UploadArgs};
+use crate::args::{BundleCmd, DecryptArgs, EncryptArgs, UploadArgs};
 use crate::encrypt;
-use crate::failure::{CliError, EXIT_GENERIC};
+use crate::failure::{CliError, EXIT_GENERIC, EXIT_USAGE};
 use crate::output::{self, Table};
 use crate::zipper::{self, ZipFile};
 
@@ -56,7 +58,223 @@ pub async fn run(ctx: &Ctx, cmd: BundleCmd) -> Result<()> {
             let value = serde_json::json!({ "app_id": app_id, "deleted": version });
             ctx.emit(&value, || outln!("Deleted bundle {version} of {app_id}"))
         }
+        BundleCmd::Encrypt(args) => encrypt_zip(ctx, &args),
+        BundleCmd::Decrypt(args) => decrypt_zip(ctx, &args),
     }
+}
+
+/// `bundle encrypt --json`: the keys and key order of `capgo bundle encrypt --json`.
+#[derive(Debug, Serialize)]
+struct EncryptOutput<'a> {
+    checksum: &'a str,
+    filename: String,
+    #[serde(rename = "ivSessionKey")]
+    iv_session_key: &'a str,
+}
+
+/// `bundle encrypt`: offline, streamed, one pass over the zip.
+fn encrypt_zip(ctx: &Ctx, args: &EncryptArgs) -> Result<()> {
+    let given = match &args.sha256 {
+        Some(s) => Some(landfall_crypto::parse_sha256_hex(s).ok_or_else(|| {
+            CliError::new(
+                EXIT_USAGE,
+                "invalid_checksum",
+                format!(
+                    "{s:?} is not a sha256 (64 hex characters, as `capgo bundle zip --json` prints)"
+                ),
+            )
+        })?),
+        None => None,
+    };
+    require_file(&args.zip)?;
+    let signer = encrypt::read_signing_key(&args.key)?;
+    let dest = encrypt::suffixed(&args.zip, "_encrypted.zip");
+    let tmp = encrypt::temp_next_to(&dest)?;
+    let sealed = encrypt::seal(&args.zip, &signer, tmp.as_file())?;
+    if let Some(given) = given {
+        if given != sealed.plain_sha256 {
+            return Err(CliError::new(
+                EXIT_GENERIC,
+                "checksum_mismatch",
+                format!(
+                    "{} has sha256 {}, not the given {}; nothing was written (pass the checksum \
+                     of this exact zip, or leave it out)",
+                    args.zip.display(),
+                    hex::encode(sealed.plain_sha256),
+                    hex::encode(given)
+                ),
+            )
+            .into());
+        }
+    }
+    tmp.persist(&dest)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write {}", dest.display()))?;
+    let out = EncryptOutput {
+        checksum: &sealed.checksum,
+        filename: dest.display().to_string(),
+        iv_session_key: &sealed.session_key,
+    };
+    ctx.emit(&out, || {
+        outln!(
+            "Encrypted {} ({}, sha256 {}) with key {}",
+            args.zip.display(),
+            output::size(sealed.plain_len),
+            hex::encode(sealed.plain_sha256),
+            signer.key_id()
+        );
+        outln!("Encoded Checksum: {}", out.checksum);
+        outln!("ivSessionKey: {}", out.iv_session_key);
+        outln!("Encrypted zip saved at {}", out.filename);
+        outln!(
+            "Upload it with: landfall bundle upload <APP_ID> {} --version <VERSION> \
+             --session-key <ivSessionKey> --checksum <checksum>",
+            out.filename
+        );
+    })
+}
+
+/// `bundle decrypt --json`.
+#[derive(Debug, Serialize)]
+struct DecryptOutput {
+    filename: String,
+    /// sha256 hex of the decrypted zip.
+    sha256: String,
+    /// `true` when `--checksum` was given (a mismatch is an error), else `null`.
+    #[serde(rename = "checksumMatches")]
+    checksum_matches: Option<bool>,
+}
+
+/// `bundle decrypt`: offline, streamed; nothing is written when the checksum does not match.
+fn decrypt_zip(ctx: &Ctx, args: &DecryptArgs) -> Result<()> {
+    let (verifier, key_source) = decrypt_key(args.key.as_deref())?;
+    let session = verifier
+        .open_session_key(&args.session_key)
+        .with_context(|| {
+            format!("cannot open the ivSessionKey with the public key {key_source}")
+        })?;
+    let expected = match &args.checksum {
+        Some(c) => Some(expected_sha256(&verifier, c, &key_source)?),
+        None => None,
+    };
+    require_file(&args.zip)?;
+    let dest = encrypt::suffixed(&args.zip, "_decrypted.zip");
+    let tmp = encrypt::temp_next_to(&dest)?;
+    let (digest, len) = encrypt::open(&args.zip, &session, tmp.as_file())?;
+    if let Some(expected) = expected {
+        if expected != digest {
+            return Err(CliError::new(
+                EXIT_GENERIC,
+                "checksum_mismatch",
+                format!(
+                    "Checksum does not match: {} decrypts to a zip with sha256 {} but the checksum \
+                     says {}; nothing was written (the checksum was made for another zip)",
+                    args.zip.display(),
+                    hex::encode(digest),
+                    hex::encode(expected)
+                ),
+            )
+            .into());
+        }
+    }
+    tmp.persist(&dest)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write {}", dest.display()))?;
+    let out = DecryptOutput {
+        filename: dest.display().to_string(),
+        sha256: hex::encode(digest),
+        checksum_matches: expected.map(|_| true),
+    };
+    ctx.emit(&out, || {
+        outln!(
+            "Decrypted zip file at {} ({}, sha256 {})",
+            out.filename,
+            output::size(len),
+            out.sha256
+        );
+        if expected.is_some() {
+            outln!("Checksum matches");
+        }
+    })
+}
+
+/// The public key for `bundle decrypt`: `--key`, else ./.capgo_key_v2.pub, else the `publicKey`
+/// in ./capacitor.config.json (the Capgo CLI's order). Also returns where it came from.
+fn decrypt_key(given: Option<&Path>) -> Result<(VerifyingKey, String)> {
+    const DEFAULT: &str = ".capgo_key_v2.pub";
+    const CONFIG: &str = "capacitor.config.json";
+    if let Some(path) = given {
+        return Ok((
+            encrypt::read_verifying_key(path)?,
+            path.display().to_string(),
+        ));
+    }
+    if Path::new(DEFAULT).exists() {
+        return Ok((
+            encrypt::read_verifying_key(Path::new(DEFAULT))?,
+            DEFAULT.to_owned(),
+        ));
+    }
+    let pem = std::fs::read_to_string(CONFIG)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|config| {
+            config["plugins"]["CapacitorUpdater"]["publicKey"]
+                .as_str()
+                .map(str::to_owned)
+        });
+    let Some(pem) = pem else {
+        return Err(CliError::new(
+            EXIT_GENERIC,
+            "missing_key",
+            format!(
+                "no public key: pass --key PATH (there is no ./{DEFAULT} and no \
+                 plugins.CapacitorUpdater.publicKey in ./{CONFIG})"
+            ),
+        )
+        .into());
+    };
+    let source = format!("from {CONFIG}");
+    let key = VerifyingKey::from_pem(&pem)
+        .with_context(|| format!("the publicKey in {CONFIG} is not a usable Capgo public key"))?;
+    Ok((key, source))
+}
+
+/// The sha256 a `--checksum` promises: a V3 signed checksum (opened with the key) or a plain sha256.
+fn expected_sha256(
+    verifier: &VerifyingKey,
+    checksum: &str,
+    key_source: &str,
+) -> Result<[u8; SHA256_LEN]> {
+    match verifier.recover_checksum(checksum) {
+        Ok(digest) => Ok(digest),
+        Err(CryptoError::ChecksumIsPlain) => {
+            landfall_crypto::parse_sha256_hex(checksum).context("the --checksum is not a sha256")
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!(
+            "the --checksum does not open with the public key {key_source}"
+        ))),
+    }
+}
+
+/// Fails with a clear message unless `path` is an existing regular file.
+fn require_file(path: &Path) -> Result<()> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if meta.is_dir() {
+        return Err(CliError::new(
+            EXIT_GENERIC,
+            "not_a_file",
+            format!(
+                "{} is a directory, not a zip; zip it first (`capgo bundle zip`, or `landfall \
+                 bundle upload --keep-zip PATH`), or upload the directory with \
+                 `landfall bundle upload --key`",
+                path.display()
+            ),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {

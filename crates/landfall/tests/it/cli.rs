@@ -135,3 +135,247 @@ fn key_create_writes_capgo_key_files() {
     let mode = std::fs::metadata(&private).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 }
+
+/// `bundle encrypt` / `bundle decrypt` offline: round trip, Capgo's JSON shape, the vectors'
+/// Capgo-encrypted zip, and every failure with a message that says what to do.
+#[test]
+fn bundle_encrypt_and_decrypt_offline() {
+    let vectors = crate::support::vectors_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cli = |args: &[&str]| run(landfall().args(args).current_dir(d));
+    let zip = std::fs::read(vectors.join("bundle-1.0.1.zip")).unwrap();
+    std::fs::write(d.join("bundle.zip"), &zip).unwrap();
+    std::fs::create_dir(d.join("keys")).unwrap();
+    cli(&["key", "create", "--dir", "keys"]).ok();
+    let public_pem = std::fs::read_to_string(d.join("keys/.capgo_key_v2.pub")).unwrap();
+    let verifier = landfall_crypto::VerifyingKey::from_pem(&public_pem).unwrap();
+
+    // Encrypt: `capgo bundle encrypt --json`'s three keys, in its order.
+    let r = cli(&[
+        "bundle",
+        "encrypt",
+        "bundle.zip",
+        "--key",
+        "keys/.capgo_key_v2",
+        "--json",
+    ])
+    .ok();
+    assert!(
+        r.stdout.trim_start().starts_with("{\n  \"checksum\": "),
+        "{r:#?}"
+    );
+    let body = r.json();
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["checksum", "filename", "ivSessionKey"], "{body}");
+    assert_eq!(body["filename"], "bundle.zip_encrypted.zip");
+    let session_key = body["ivSessionKey"].as_str().unwrap().to_owned();
+    let checksum = body["checksum"].as_str().unwrap().to_owned();
+    assert_eq!(checksum.len(), 512, "{body}");
+    let cipher = std::fs::read(d.join("bundle.zip_encrypted.zip")).unwrap();
+    assert_eq!(
+        cipher.len() as u64,
+        landfall_crypto::ciphertext_len(zip.len() as u64)
+    );
+    let mut plain = Vec::new();
+    landfall_crypto::verify_encrypted_bundle(
+        &verifier,
+        &session_key,
+        &checksum,
+        &cipher[..],
+        &mut plain,
+    )
+    .unwrap();
+    assert_eq!(plain, zip);
+
+    // The sha256 argument of `capgo bundle encrypt` is checked when given.
+    let sha = landfall_crypto::sha256_hex(&zip);
+    cli(&[
+        "bundle",
+        "encrypt",
+        "bundle.zip",
+        &sha,
+        "--key",
+        "keys/.capgo_key_v2",
+    ])
+    .ok();
+    let wrong_sha = format!(
+        "{}{}",
+        if sha.starts_with('0') { "1" } else { "0" },
+        &sha[1..]
+    );
+    let r = cli(&[
+        "bundle",
+        "encrypt",
+        "bundle.zip",
+        &wrong_sha,
+        "--key",
+        "keys/.capgo_key_v2",
+    ]);
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(
+        r.stderr.contains(&sha) && r.stderr.contains(&wrong_sha),
+        "{r:#?}"
+    );
+
+    // Decrypt with the signed checksum (the human output is the Capgo CLI's wording).
+    std::fs::write(d.join("bundle.zip_encrypted.zip"), &cipher).unwrap();
+    let decrypted = d.join("bundle.zip_encrypted.zip_decrypted.zip");
+    let r = cli(&[
+        "bundle",
+        "decrypt",
+        "bundle.zip_encrypted.zip",
+        &session_key,
+        "--key",
+        "keys/.capgo_key_v2.pub",
+        "--checksum",
+        &checksum,
+    ])
+    .ok();
+    assert!(r.stdout.contains("Checksum matches"), "{r:#?}");
+    assert_eq!(std::fs::read(&decrypted).unwrap(), zip);
+
+    // A checksum signed over other bytes: exit 1, a clear message, nothing written.
+    std::fs::remove_file(&decrypted).unwrap();
+    let signer = landfall_crypto::SigningKey::from_pem(
+        &std::fs::read_to_string(d.join("keys/.capgo_key_v2")).unwrap(),
+    )
+    .unwrap();
+    let other = landfall_crypto::sign_checksum(&signer, &landfall_crypto::sha256(b"x")).unwrap();
+    let r = cli(&[
+        "bundle",
+        "decrypt",
+        "bundle.zip_encrypted.zip",
+        &session_key,
+        "--key",
+        "keys/.capgo_key_v2.pub",
+        "--checksum",
+        &other,
+        "--json",
+    ]);
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert_eq!(r.json()["error"], "checksum_mismatch", "{r:#?}");
+    assert!(r.stderr.contains("Checksum does not match"), "{r:#?}");
+    assert!(!decrypted.exists(), "a mismatching zip was written");
+
+    // The public key of another pair cannot open the session key.
+    std::fs::create_dir(d.join("other")).unwrap();
+    cli(&["key", "create", "--dir", "other"]).ok();
+    let r = cli(&[
+        "bundle",
+        "decrypt",
+        "bundle.zip_encrypted.zip",
+        &session_key,
+        "--key",
+        "other/.capgo_key_v2.pub",
+    ]);
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(
+        r.stderr
+            .contains("not made with the private key matching this public key"),
+        "{r:#?}"
+    );
+
+    // PKCS#8 / SPKI keys: the error names the openssl conversion.
+    std::fs::write(
+        d.join("pkcs8.pem"),
+        "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let r = cli(&["bundle", "encrypt", "bundle.zip", "--key", "pkcs8.pem"]);
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(
+        r.stderr.contains("PKCS#8") && r.stderr.contains("openssl rsa -in key.pem -traditional"),
+        "{r:#?}"
+    );
+    std::fs::write(
+        d.join("spki.pem"),
+        "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n",
+    )
+    .unwrap();
+    let r = cli(&[
+        "bundle",
+        "decrypt",
+        "bundle.zip_encrypted.zip",
+        &session_key,
+        "--key",
+        "spki.pem",
+    ]);
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(
+        r.stderr.contains("SPKI") && r.stderr.contains("-RSAPublicKey_out"),
+        "{r:#?}"
+    );
+
+    // Missing files.
+    let r = cli(&[
+        "bundle",
+        "encrypt",
+        "nope.zip",
+        "--key",
+        "keys/.capgo_key_v2",
+    ]);
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(r.stderr.contains("cannot read nope.zip"), "{r:#?}");
+    let r = cli(&["bundle", "encrypt", "bundle.zip"]);
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(
+        r.stderr.contains(".capgo_key_v2") && r.stderr.contains("landfall key create"),
+        "{r:#?}"
+    );
+    let r = cli(&[
+        "bundle",
+        "decrypt",
+        "bundle.zip_encrypted.zip",
+        &session_key,
+    ]);
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(r.stderr.contains("--key"), "{r:#?}");
+
+    // Without --key: ./.capgo_key_v2.pub, like the Capgo CLI.
+    std::fs::copy(
+        d.join("keys/.capgo_key_v2.pub"),
+        d.join(".capgo_key_v2.pub"),
+    )
+    .unwrap();
+    let r = cli(&[
+        "bundle",
+        "decrypt",
+        "bundle.zip_encrypted.zip",
+        &session_key,
+        "--checksum",
+        &checksum,
+        "--json",
+    ])
+    .ok();
+    let body = r.json();
+    assert_eq!(body["checksumMatches"], true, "{body}");
+    assert_eq!(body["sha256"], sha.as_str(), "{body}");
+
+    // The Capgo CLI's own output (the vectors) decrypts and verifies.
+    let encrypt: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(vectors.join("encrypt.json")).unwrap())
+            .unwrap();
+    std::fs::copy(
+        vectors.join("bundle-1.0.1.zip_encrypted.zip"),
+        d.join("capgo.zip_encrypted.zip"),
+    )
+    .unwrap();
+    let public = vectors.join(".capgo_key_v2.pub");
+    let r = cli(&[
+        "bundle",
+        "decrypt",
+        "capgo.zip_encrypted.zip",
+        encrypt["ivSessionKey"].as_str().unwrap(),
+        "--key",
+        public.to_str().unwrap(),
+        "--checksum",
+        encrypt["checksum"].as_str().unwrap(),
+    ])
+    .ok();
+    assert!(r.stdout.contains("Checksum matches"), "{r:#?}");
+    assert_eq!(
+        std::fs::read(d.join("capgo.zip_encrypted.zip_decrypted.zip")).unwrap(),
+        zip
+    );
+}

@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use crate::oracle;
 use crate::support::{run_cli, vectors_dir, Server};
 
 const APP: &str = "com.example.capgovector";
@@ -533,7 +534,8 @@ async fn cli_and_device_against_a_real_server() {
 }
 
 /// A bundle encrypted by the real `@capgo/cli bundle encrypt` uploads as is, and devices with the
-/// Capgo key get exactly the CLI's session key, checksum and ciphertext.
+/// Capgo key get exactly the CLI's session key, checksum and ciphertext: the vectors' bundle
+/// always, and one the CLI zips and encrypts live when the oracle is configured.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capgo_cli_encrypted_bundle_round_trips() {
     let vectors = vectors_dir();
@@ -613,22 +615,16 @@ async fn capgo_cli_encrypted_bundle_round_trips() {
         "{r:#?}"
     );
 
-    let device = with(device_info(), json!({"key_id": "MIIBCgKCAQEAz/N5YWbf"}));
-    let (status, answer) = post_json(&http, &format!("{}/updates", server.url), &device).await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    assert_eq!(answer["version"], "1.0.1", "{answer}");
-    assert_eq!(answer["session_key"], session_key, "{answer}");
-    assert_eq!(answer["checksum"], checksum, "{answer}");
-    let served = http
-        .get(answer["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
     let original = std::fs::read(vectors.join("bundle-1.0.1.zip_encrypted.zip")).unwrap();
-    assert_eq!(&served[..], &original[..]);
+    device_gets_exactly(
+        &http,
+        &server.url,
+        "MIIBCgKCAQEAz/N5YWbf",
+        "1.0.1",
+        (session_key, checksum),
+        &original,
+    )
+    .await;
 
     // Signing locally with the same Capgo private key works too.
     let up = server
@@ -651,6 +647,82 @@ async fn capgo_cli_encrypted_bundle_round_trips() {
         "{up}"
     );
 
+    // Live: a bundle the real CLI zips and encrypts now (`capgo bundle zip` + `bundle encrypt`).
+    if let Some(oracle) = oracle::oracle_dir("capgo_cli_encrypted_bundle_round_trips (live CLI)") {
+        let public_pem = std::fs::read_to_string(vectors.join(".capgo_key_v2.pub")).unwrap();
+        let project = oracle::temp_project(&oracle, Some(&public_pem));
+        let (zip, zip_sha) = oracle::capgo_zip(&oracle, project.path(), "1.0.4");
+        let (enc, session_key, checksum) = oracle::capgo_encrypt(
+            &oracle,
+            project.path(),
+            &zip,
+            &zip_sha,
+            &vectors.join(".capgo_key_v2"),
+        );
+        let up = server
+            .cli(&[
+                "bundle",
+                "upload",
+                APP,
+                enc.to_str().unwrap(),
+                "--version",
+                "1.0.4",
+                "--session-key",
+                &session_key,
+                "--checksum",
+                &checksum,
+                "--channel",
+                "production",
+                "--json",
+            ])
+            .ok()
+            .json();
+        assert_eq!(up["bundle"]["sha256"], zip_sha.as_str(), "{up}");
+        assert_eq!(up["channel"]["bundle"], "1.0.4", "{up}");
+        let cipher = std::fs::read(&enc).unwrap();
+        device_gets_exactly(
+            &http,
+            &server.url,
+            "MIIBCgKCAQEAz/N5YWbf",
+            "1.0.4",
+            (&session_key, &checksum),
+            &cipher,
+        )
+        .await;
+    }
+
     let status = server.terminate();
     assert!(status.success(), "{status}");
+}
+
+/// A device with `key_id` checks for updates: it must be offered `version` with exactly the
+/// given `(session_key, checksum)` and download exactly `cipher`.
+async fn device_gets_exactly(
+    http: &reqwest::Client,
+    base: &str,
+    key_id: &str,
+    version: &str,
+    (session_key, checksum): (&str, &str),
+    cipher: &[u8],
+) {
+    let device = with(device_info(), json!({ "key_id": key_id }));
+    let (status, answer) = post_json(http, &format!("{base}/updates"), &device).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["version"], version, "{answer}");
+    assert_eq!(answer["session_key"], session_key, "{answer}");
+    assert_eq!(answer["checksum"], checksum, "{answer}");
+    let served = http
+        .get(answer["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        served[..] == cipher[..],
+        "served bytes differ from the encrypted zip ({} vs {} bytes)",
+        served.len(),
+        cipher.len()
+    );
 }
