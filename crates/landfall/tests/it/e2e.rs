@@ -726,3 +726,203 @@ async fn device_gets_exactly(
         cipher.len()
     );
 }
+
+/// A delta update played like the plugin does it (protocol §7.3): a device on A gets B's
+/// encrypted manifest, keeps every file it already has (same sha256), downloads the others (with
+/// `Range` resumes), decrypts and brotli-decodes them, and ends up with exactly B; what it
+/// downloaded is exactly what the upload reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delta_update_device_rebuilds_b_from_a() {
+    use rand::RngCore;
+    use std::collections::HashMap;
+
+    let work = tempfile::tempdir().unwrap();
+    let random = |len: usize| {
+        let mut v = vec![0u8; len];
+        rand::thread_rng().fill_bytes(&mut v);
+        v
+    };
+    let write = |path: &std::path::Path, data: &[u8]| {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, data).unwrap();
+    };
+
+    // A: the vectors' app (index.html, assets/app.js, assets/big.js, stored as big.js.br) + 3 files.
+    let a = work.path().join("A");
+    for (rel, data) in landfall_crypto::walk_dir(&vectors_dir().join("dist")).unwrap() {
+        write(&a.join(rel), &data);
+    }
+    write(&a.join("assets/style.css"), b"body { margin: 0 }\n");
+    write(&a.join("assets/logo.bin"), &random(30_000));
+    write(&a.join("assets/old.txt"), b"only in A\n");
+    // B: big.js changed, new.bin added, old.txt removed.
+    let b = work.path().join("B");
+    for (rel, data) in landfall_crypto::walk_dir(&a).unwrap() {
+        write(&b.join(rel), &data);
+    }
+    let mut big = std::fs::read(b.join("assets/big.js")).unwrap();
+    big.extend_from_slice(b"\nconsole.log('1.1.0');\n");
+    write(&b.join("assets/big.js"), &big);
+    write(&b.join("assets/new.bin"), &random(50_000));
+    std::fs::remove_file(b.join("assets/old.txt")).unwrap();
+
+    let server = Server::start().await;
+    let http = reqwest::Client::new();
+    server.cli(&["app", "create", APP]).ok();
+    let keys = work.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    let r = crate::support::run(
+        crate::support::landfall()
+            .args(["key", "create", "--json"])
+            .current_dir(&keys),
+    )
+    .ok();
+    let key_id = r.json()["key_id"].as_str().unwrap().to_owned();
+    let public = keys.join(".capgo_key_v2.pub");
+    server
+        .cli(&["app", "key", "add", APP, public.to_str().unwrap()])
+        .ok();
+    let private = keys.join(".capgo_key_v2");
+    let upload = |dir: &std::path::Path, version: &str| {
+        server
+            .cli(&[
+                "bundle",
+                "upload",
+                APP,
+                dir.to_str().unwrap(),
+                "--version",
+                version,
+                "--channel",
+                "production",
+                "--key",
+                private.to_str().unwrap(),
+                "--delta",
+                "--json",
+            ])
+            .ok()
+            .json()
+    };
+    let up_a = upload(&a, "1.0.0");
+    assert_eq!(up_a["delta"]["files"], 6, "{up_a}");
+    let up_b = upload(&b, "1.1.0");
+    let delta = &up_b["delta"];
+    assert_eq!(delta["previous_version"], "1.0.0", "{up_b}");
+    assert_eq!(delta["files"], 6, "{up_b}");
+    let reported_bytes = delta["download_bytes_from_previous"].as_u64().unwrap();
+    let reported_reused = delta["reused_files"].as_u64().unwrap();
+    assert!(
+        reported_bytes < delta["full_zip_bytes"].as_u64().unwrap(),
+        "{up_b}"
+    );
+
+    // The device runs A.
+    let device = with(
+        device_info(),
+        json!({"version_name": "1.0.0", "key_id": key_id}),
+    );
+    let (status, answer) = post_json(&http, &format!("{}/updates", server.url), &device).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["version"], "1.1.0", "{answer}");
+    assert_eq!(answer["checksum"].as_str().unwrap().len(), 512, "{answer}");
+    let manifest = answer["manifest"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no manifest: {answer}"));
+    let verifier =
+        landfall_crypto::VerifyingKey::from_pem(&std::fs::read_to_string(&public).unwrap())
+            .unwrap();
+    let session = verifier
+        .open_session_key(answer["session_key"].as_str().unwrap())
+        .unwrap();
+
+    // What the device has: A's files by sha256 (its installed bundle / delta cache).
+    let local: HashMap<[u8; 32], Vec<u8>> = landfall_crypto::walk_dir(&a)
+        .unwrap()
+        .into_iter()
+        .map(|(_, data)| (landfall_crypto::sha256(&data), data))
+        .collect();
+    let rebuilt = work.path().join("rebuilt");
+    let (mut reused, mut downloaded, mut downloaded_bytes, mut brotli) = (0u64, 0, 0u64, 0);
+    for entry in manifest {
+        let file_name = entry["file_name"].as_str().unwrap();
+        let (target, compressed) = landfall_crypto::manifest_target_path(file_name).unwrap();
+        let plain_hash = verifier
+            .recover_checksum(entry["file_hash"].as_str().unwrap())
+            .unwrap_or_else(|e| panic!("{file_name}: file_hash does not open: {e}"));
+        let data = if let Some(have) = local.get(&plain_hash) {
+            reused += 1;
+            have.clone()
+        } else {
+            let url = entry["download_url"].as_str().unwrap();
+            let cipher = download_resuming(&http, url).await;
+            downloaded += 1;
+            downloaded_bytes += cipher.len() as u64;
+            let plain = landfall_crypto::decrypt_bytes(&session, &cipher)
+                .unwrap_or_else(|e| panic!("{file_name}: {e}"));
+            if compressed {
+                brotli += 1;
+                landfall_crypto::brotli_decompress(file_name, &plain, 64 << 20).unwrap()
+            } else {
+                plain
+            }
+        };
+        assert_eq!(
+            landfall_crypto::sha256(&data),
+            plain_hash,
+            "{file_name}: sha256 differs from its file_hash"
+        );
+        write(&rebuilt.join(target), &data);
+    }
+    assert_eq!((reused, downloaded), (4, 2), "{answer}");
+    assert_eq!(brotli, 1, "the changed big.js comes as big.js.br: {answer}");
+    assert_eq!(reused, reported_reused, "{up_b}");
+    assert_eq!(
+        downloaded_bytes, reported_bytes,
+        "the device downloaded other bytes than the upload reported: {up_b}"
+    );
+    println!(
+        "delta 1.0.0 -> 1.1.0: device reused {reused} files, downloaded {downloaded} \
+         ({downloaded_bytes} B; upload reported {reported_bytes} B), full zip {} B",
+        delta["full_zip_bytes"]
+    );
+    let rebuilt_files = landfall_crypto::walk_dir(&rebuilt).unwrap();
+    let b_files = landfall_crypto::walk_dir(&b).unwrap();
+    assert_eq!(
+        rebuilt_files.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        b_files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    assert!(
+        rebuilt_files == b_files,
+        "the rebuilt bundle differs from B"
+    );
+}
+
+/// Downloads `url` in two requests, the second resuming with `Range` (like the plugin after an
+/// interruption); returns the whole body.
+async fn download_resuming(http: &reqwest::Client, url: &str) -> Vec<u8> {
+    let first = http
+        .get(url)
+        .header(RANGE, "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::PARTIAL_CONTENT, "{url}");
+    let range = first.headers()[CONTENT_RANGE].to_str().unwrap().to_owned();
+    let total: u64 = range.rsplit('/').next().unwrap().parse().unwrap();
+    let mut body = first.bytes().await.unwrap().to_vec();
+    if total > 100 {
+        let rest = http
+            .get(url)
+            .header(RANGE, "bytes=100-")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rest.status(), StatusCode::PARTIAL_CONTENT, "{url}");
+        assert_eq!(
+            rest.headers()[CONTENT_RANGE].to_str().unwrap(),
+            format!("bytes 100-{}/{total}", total - 1)
+        );
+        body.extend_from_slice(&rest.bytes().await.unwrap());
+    }
+    assert_eq!(body.len() as u64, total, "{url}");
+    body
+}
