@@ -14,6 +14,7 @@
 //! ```
 
 mod error;
+pub mod icp;
 
 use std::fmt;
 use std::path::Path;

@@ -58,6 +58,10 @@ pub enum Command {
     Audit(AuditArgs),
     /// Check that the server answers (GET /updates).
     Status,
+    /// ICP filing (ICP备案) compliance desk: filing, numbers, documents, calendar, compliance,
+    /// incidents and the kill switch, records and reports.
+    #[command(subcommand)]
+    Icp(crate::icp::IcpCmd),
 }
 
 // ---- app ------------------------------------------------------------------------------------

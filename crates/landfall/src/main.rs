@@ -20,6 +20,7 @@ mod args;
 mod commands;
 mod encrypt;
 mod failure;
+mod icp;
 mod output;
 mod zipper;
 

@@ -639,22 +639,32 @@ pub async fn transition(
         let docs = super::documents::records(&s, &app).await?;
         let report = landfall_icp::documents::readiness(&doc.record, &docs, china_date(now), None);
         if !report.ready {
+            const SHOWN: usize = 5;
+            let n = report.blockers.len();
+            let more = n.saturating_sub(SHOWN);
             let list: Vec<String> = report
                 .blockers
                 .iter()
+                .take(SHOWN)
                 .map(|b| format!("{} ({})", b.message.en, b.code))
                 .collect();
             let list_zh: Vec<String> = report
                 .blockers
                 .iter()
+                .take(SHOWN)
                 .map(|b| b.message.zh.clone())
                 .collect();
+            let (more_en, more_zh) = if more > 0 {
+                (format!("; and {more} more"), format!("；另有 {more} 项"))
+            } else {
+                (String::new(), String::new())
+            };
             return Err(bilingual(
                 StatusCode::CONFLICT,
                 "filing_not_ready",
                 &Localized::new(
-                    format!("{} blocker(s) would get the filing rejected: {}. Fix them (see `landfall icp readiness`) or submit with force", list.len(), list.join("; ")),
-                    format!("有 {} 项会导致驳回的问题：{}。请先处理（见 `landfall icp readiness`），或强制提交", list_zh.len(), list_zh.join("；")),
+                    format!("{n} blocker(s) would get the filing rejected: {}{more_en}. Fix them (see `landfall icp readiness`) or submit with force", list.join("; ")),
+                    format!("有 {n} 项会导致驳回的问题：{}{more_zh}。请先处理（见 `landfall icp readiness`），或强制提交", list_zh.join("；")),
                 ),
             ));
         }

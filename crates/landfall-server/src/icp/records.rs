@@ -750,9 +750,23 @@ pub async fn backup(
         .tempfile_in(&s.tmp_dir)
         .map_err(HttpError::internal)?;
     let mut writer = zip::ZipWriter::new(staged.reopen().map_err(HttpError::internal)?);
-    let opts = zip::write::SimpleFileOptions::default()
+    let now = Utc::now().with_timezone(&china()).naive_local();
+    let mut opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .large_file(false);
+    {
+        use chrono::{Datelike, Timelike};
+        if let Ok(t) = zip::DateTime::from_date_and_time(
+            u16::try_from(now.year()).unwrap_or(1980),
+            now.month() as u8,
+            now.day() as u8,
+            now.hour() as u8,
+            now.minute() as u8,
+            now.second() as u8,
+        ) {
+            opts = opts.last_modified_time(t);
+        }
+    }
     let mut counts = BackupCounts::default();
     let mut files = Vec::new();
     let mut problems = Vec::new();

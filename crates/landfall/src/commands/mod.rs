@@ -54,6 +54,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Key(cmd) => key::run(ctx, cmd),
         Command::Audit(args) => audit(ctx, args).await,
         Command::Status => status(ctx).await,
+        Command::Icp(cmd) => crate::icp::run(ctx, cmd).await,
     }
 }
 
