@@ -104,7 +104,10 @@ impl Client {
                 ("lenient", params.lenient.then(|| "true".to_owned())),
                 ("reason", params.reason.clone()),
                 ("effective_on", params.effective_on.map(|d| d.to_string())),
-                ("already_filed", params.already_filed.then(|| "true".to_owned())),
+                (
+                    "already_filed",
+                    params.already_filed.then(|| "true".to_owned()),
+                ),
             ],
         );
         self.json(self.req(Method::PUT, url).json(record)).await
@@ -190,7 +193,10 @@ impl Client {
     pub async fn icp_working_days(&self, from: &str, days: u32) -> Result<WorkingDays> {
         let url = with_query(
             self.api(&["icp", "calendar", "working-days"]),
-            &[("from", Some(from.to_owned())), ("days", Some(days.to_string()))],
+            &[
+                ("from", Some(from.to_owned())),
+                ("days", Some(days.to_string())),
+            ],
         );
         self.json(self.req(Method::GET, url)).await
     }
@@ -225,12 +231,18 @@ impl Client {
             &[
                 ("kind", kind),
                 ("file_name", Some(name)),
-                ("foreign_language", params.foreign_language.then(|| "true".into())),
+                (
+                    "foreign_language",
+                    params.foreign_language.then(|| "true".into()),
+                ),
                 (
                     "has_chinese_translation",
                     params.has_chinese_translation.then(|| "true".into()),
                 ),
-                ("red_seal_confirmed", params.red_seal_confirmed.then(|| "true".into())),
+                (
+                    "red_seal_confirmed",
+                    params.red_seal_confirmed.then(|| "true".into()),
+                ),
                 ("expires_on", params.expires_on.map(|d| d.to_string())),
             ],
         );
@@ -324,7 +336,12 @@ impl Client {
         let url = with_query(
             self.icp_app(
                 app,
-                &["compliance", "completions", &completion.to_string(), "evidence"],
+                &[
+                    "compliance",
+                    "completions",
+                    &completion.to_string(),
+                    "evidence",
+                ],
             ),
             &[("file_name", Some(file_name_of(path)))],
         );
@@ -507,11 +524,16 @@ mod tests {
             "http://127.0.0.1:8080/x/api/v1/apps/com.a/icp/documents/3/content"
         );
         assert_eq!(
-            c.export_url("com.a", Some("2026-01-01"), None, "csv").as_str(),
+            c.export_url("com.a", Some("2026-01-01"), None, "csv")
+                .as_str(),
             "http://127.0.0.1:8080/x/api/v1/apps/com.a/icp/export?from=2026-01-01&format=csv"
         );
         assert_eq!(
-            with_query(c.join(&["icp", "com.a"]), &[("format", Some("html".into()))]).as_str(),
+            with_query(
+                c.join(&["icp", "com.a"]),
+                &[("format", Some("html".into()))]
+            )
+            .as_str(),
             "http://127.0.0.1:8080/x/icp/com.a?format=html"
         );
     }

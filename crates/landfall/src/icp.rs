@@ -376,10 +376,9 @@ fn parse_date(what: &str, value: &str) -> Result<chrono::NaiveDate> {
 }
 
 fn read_json(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{} is not valid JSON", path.display()))
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
 }
 
 fn name<T: serde::Serialize>(v: &T) -> String {
@@ -393,7 +392,11 @@ fn write_or_print(output: Option<&Path>, bytes: &[u8]) -> Result<()> {
     match output {
         Some(p) => {
             std::fs::write(p, bytes).with_context(|| format!("cannot write {}", p.display()))?;
-            eprintln!("Wrote {} ({})", p.display(), output::size(bytes.len() as u64));
+            eprintln!(
+                "Wrote {} ({})",
+                p.display(),
+                output::size(bytes.len() as u64)
+            );
             Ok(())
         }
         None => {
@@ -425,7 +428,8 @@ fn print_filing(v: &FilingView) {
     );
     outln!(
         "entity: {}  app: {}",
-        v.record.entity.name, v.record.app.name
+        v.record.entity.name,
+        v.record.app.name
     );
     let n = &v.record.numbers;
     let show = |label: &str, value: Option<String>| {
@@ -503,13 +507,7 @@ fn print_incident(i: &Incident) {
         i.officer.as_deref().unwrap_or("-")
     );
     for e in &i.timeline {
-        outln!(
-            "  {}  {}  {}  {}",
-            china(e.at),
-            e.actor,
-            e.kind,
-            e.note
-        );
+        outln!("  {}  {}  {}  {}", china(e.at), e.actor, e.kind, e.note);
     }
     for a in &i.actions {
         for m in &a.channels {
@@ -586,7 +584,9 @@ pub async fn run(ctx: &Ctx, cmd: IcpCmd) -> Result<()> {
         }) => {
             let kind = kind
                 .as_deref()
-                .map(|k| parse_enum::<NumberKind>("number kind", k, "filing, licence, public-security"))
+                .map(|k| {
+                    parse_enum::<NumberKind>("number kind", k, "filing, licence, public-security")
+                })
                 .transpose()?;
             let r = client
                 .icp_check_number(&NumberCheck {
@@ -642,7 +642,9 @@ pub async fn run(ctx: &Ctx, cmd: IcpCmd) -> Result<()> {
                         CliError::new(
                             EXIT_USAGE,
                             "usage",
-                            format!("--reason `{r}` must be FIELD=ERROR, e.g. app.name=名称与实际不符"),
+                            format!(
+                                "--reason `{r}` must be FIELD=ERROR, e.g. app.name=名称与实际不符"
+                            ),
                         )
                     })?;
                     reasons.push(json!({ "field": field.trim(), "error": error.trim() }));
@@ -657,7 +659,9 @@ pub async fn run(ctx: &Ctx, cmd: IcpCmd) -> Result<()> {
             let v = client
                 .icp_transition(&a.app_id, &body)
                 .await
-                .with_context(|| format!("cannot apply `{}` to the filing of {}", a.event, a.app_id))?;
+                .with_context(|| {
+                    format!("cannot apply `{}` to the filing of {}", a.event, a.app_id)
+                })?;
             ctx.emit(&v, || print_filing(&v))
         }
         IcpCmd::Timeline { app_id, since } => {
@@ -673,7 +677,8 @@ pub async fn run(ctx: &Ctx, cmd: IcpCmd) -> Result<()> {
                     tl.state.label().zh,
                     tl.since
                 );
-                let mut table = Table::new(&["STAGE", "WORKING DAYS", "EARLIEST END", "LATEST END"]);
+                let mut table =
+                    Table::new(&["STAGE", "WORKING DAYS", "EARLIEST END", "LATEST END"]);
                 for s in &tl.stages {
                     table.row(vec![
                         format!("{} / {}", s.label.en, s.label.zh),
@@ -766,7 +771,11 @@ pub async fn run(ctx: &Ctx, cmd: IcpCmd) -> Result<()> {
             }
             for c in certificates {
                 let (subject, date) = c.rsplit_once('=').ok_or_else(|| {
-                    CliError::new(EXIT_USAGE, "usage", format!("--certificate `{c}` must be SUBJECT=YYYY-MM-DD"))
+                    CliError::new(
+                        EXIT_USAGE,
+                        "usage",
+                        format!("--certificate `{c}` must be SUBJECT=YYYY-MM-DD"),
+                    )
                 })?;
                 s.certificates.push(TrackedCertificate {
                     subject: subject.trim().to_owned(),
@@ -786,8 +795,13 @@ pub async fn run(ctx: &Ctx, cmd: IcpCmd) -> Result<()> {
             })
         }
         IcpCmd::Emergency(EmergencyCmd::Set { app_id, file }) => {
-            let body: EmergencySetup = serde_json::from_value(read_json(&file)?)
-                .with_context(|| format!("{} is not an emergency set-up (see docs/ICP.md)", file.display()))?;
+            let body: EmergencySetup =
+                serde_json::from_value(read_json(&file)?).with_context(|| {
+                    format!(
+                        "{} is not an emergency set-up (see docs/ICP.md)",
+                        file.display()
+                    )
+                })?;
             let e = client.icp_put_emergency(&app_id, &body).await?;
             ctx.emit(&e, || outln!("Saved the emergency set-up of {app_id}"))
         }
@@ -886,7 +900,12 @@ async fn documents(ctx: &Ctx, client: &landfall_client::Client, cmd: DocumentsCm
                 for i in &v.checklist {
                     t.row(vec![
                         name(&i.requirement.kind),
-                        if i.requirement.required { "yes" } else { "optional" }.into(),
+                        if i.requirement.required {
+                            "yes"
+                        } else {
+                            "optional"
+                        }
+                        .into(),
                         name(&i.status),
                         i.findings.len().to_string(),
                         format!("{} / {}", i.requirement.title.zh, i.requirement.title.en),
@@ -975,7 +994,11 @@ async fn documents(ctx: &Ctx, client: &landfall_client::Client, cmd: DocumentsCm
                 .with_context(|| format!("cannot write {}", dest.display()))?;
             let value = json!({ "path": dest, "size": bytes.len(), "sha256": info.sha256 });
             ctx.emit(&value, || {
-                outln!("Wrote {} ({})", dest.display(), output::size(bytes.len() as u64))
+                outln!(
+                    "Wrote {} ({})",
+                    dest.display(),
+                    output::size(bytes.len() as u64)
+                )
             })
         }
         DocumentsCmd::Remove { app_id, id } => {
@@ -997,13 +1020,21 @@ async fn calendar(ctx: &Ctx, client: &landfall_client::Client, cmd: CalendarCmd)
                     outln!("loaded years: {a}–{b}");
                 }
                 for o in &c.overrides {
-                    outln!("loaded by an administrator: {} ({}, {})", o.year, o.loaded_by, output::time(o.loaded_at));
+                    outln!(
+                        "loaded by an administrator: {} ({}, {})",
+                        o.year,
+                        o.loaded_by,
+                        output::time(o.loaded_at)
+                    );
                 }
                 if let Some(y) = &c.year {
                     let mut t = Table::new(&["HOLIDAY", "DAYS OFF", "MAKE-UP WORKING DAYS"]);
                     for g in &y.holidays {
                         let list = |d: &[chrono::NaiveDate]| {
-                            d.iter().map(|x| x.format("%m-%d").to_string()).collect::<Vec<_>>().join(" ")
+                            d.iter()
+                                .map(|x| x.format("%m-%d").to_string())
+                                .collect::<Vec<_>>()
+                                .join(" ")
                         };
                         t.row(vec![
                             format!("{} {}", g.name, g.name_en.clone().unwrap_or_default()),
@@ -1039,7 +1070,11 @@ async fn calendar(ctx: &Ctx, client: &landfall_client::Client, cmd: CalendarCmd)
                     "{}: {} ({})",
                     d.date,
                     d.kind,
-                    if d.working { "working day / 工作日" } else { "day off / 休息日" }
+                    if d.working {
+                        "working day / 工作日"
+                    } else {
+                        "day off / 休息日"
+                    }
                 )
             })
         }
@@ -1063,7 +1098,11 @@ async fn compliance(ctx: &Ctx, client: &landfall_client::Client, cmd: Compliance
                     "as of {}; launch {}{}",
                     v.today,
                     v.launch_date,
-                    if v.launch_date_assumed { " (assumed: set it with `landfall icp settings set --launch-date`)" } else { "" }
+                    if v.launch_date_assumed {
+                        " (assumed: set it with `landfall icp settings set --launch-date`)"
+                    } else {
+                        ""
+                    }
                 );
                 let mut t = Table::new(&["STATUS", "DUE", "ITEM", "LAST DONE"]);
                 for i in &v.items {
@@ -1116,7 +1155,10 @@ async fn compliance(ctx: &Ctx, client: &landfall_client::Client, cmd: Compliance
             let kind: CheckKind = parse_enum("compliance check", &check, CHECKS)?;
             let v = client.icp_prefill(&app_id, &kind_path(kind)).await?;
             ctx.emit(&v, || {
-                outln!("{}", serde_json::to_string_pretty(&v["measurements"]).unwrap_or_default())
+                outln!(
+                    "{}",
+                    serde_json::to_string_pretty(&v["measurements"]).unwrap_or_default()
+                )
             })
         }
     }
