@@ -1,6 +1,10 @@
 //! Records device check-ins off the hot path: the update check drops a record into a sharded,
 //! coalescing buffer (one entry per device, newest wins) and a background task writes the buffer
 //! to the store in batches every second, and once more at shutdown.
+//!
+//! A device that checks in again with nothing changed is not rewritten until [`REFRESH_MS`] has
+//! passed since its last write: `last_seen` is exact to that interval, and a fleet of devices that
+//! polls often costs the database one write per device per interval, not one per check.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -12,13 +16,22 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 const SHARDS: usize = 16;
-const BATCH: usize = 500;
+const BATCH: usize = 5_000;
+/// How stale `last_seen` may get for a device whose check-ins change nothing else.
+pub const REFRESH_MS: i64 = 60_000;
 
 type Key = (String, String);
 
+#[derive(Default)]
+struct Shard {
+    pending: HashMap<Key, DeviceSeen>,
+    /// Fingerprint of what was last written for a device, and when.
+    written: HashMap<Key, (u64, i64)>,
+}
+
 /// The buffer of pending check-ins.
 pub struct DeviceRecorder {
-    shards: Vec<Mutex<HashMap<Key, DeviceSeen>>>,
+    shards: Vec<Mutex<Shard>>,
     hasher: std::collections::hash_map::RandomState,
 }
 
@@ -33,44 +46,88 @@ impl std::fmt::Debug for DeviceRecorder {
 impl Default for DeviceRecorder {
     fn default() -> Self {
         Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             hasher: Default::default(),
         }
     }
 }
 
 impl DeviceRecorder {
-    /// Remember a check-in (replaces a pending one for the same device).
-    pub fn record(&self, seen: DeviceSeen) {
-        self.shards[self.shard(&seen.device_id)]
-            .lock()
-            .insert((seen.app_id.clone(), seen.device_id.clone()), seen);
+    /// Everything recorded about a device except the time.
+    fn fingerprint(&self, d: &DeviceSeen) -> u64 {
+        self.hasher.hash_one((
+            (
+                &d.platform,
+                &d.version_build,
+                &d.version_code,
+                &d.version_os,
+            ),
+            (
+                &d.version_name,
+                &d.plugin_version,
+                &d.custom_id,
+                &d.install_source,
+            ),
+            (d.is_emulator, d.is_prod, &d.channel, &d.key_id),
+        ))
     }
 
     fn shard(&self, device_id: &str) -> usize {
         (self.hasher.hash_one(device_id) as usize) % SHARDS
     }
 
+    /// Remember a check-in (replaces a pending one for the same device; skipped when the same
+    /// information was written less than [`REFRESH_MS`] ago).
+    pub fn record(&self, seen: DeviceSeen) {
+        let fp = self.fingerprint(&seen);
+        let mut shard = self.shards[self.shard(&seen.device_id)].lock();
+        let key = (seen.app_id, seen.device_id);
+        if let Some((written_fp, at)) = shard.written.get(&key) {
+            if *written_fp == fp && seen.seen_at - at < REFRESH_MS {
+                shard.pending.remove(&key);
+                return;
+            }
+        }
+        let seen = DeviceSeen {
+            app_id: key.0.clone(),
+            device_id: key.1.clone(),
+            ..seen
+        };
+        shard.pending.insert(key, seen);
+    }
+
     /// Number of check-ins waiting to be written.
     pub fn pending(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().len()).sum()
+        self.shards.iter().map(|s| s.lock().pending.len()).sum()
     }
 
     /// Write everything pending. On failure the records are put back (unless newer ones arrived).
     pub async fn flush(&self, store: &dyn Store) -> usize {
         let mut batch: Vec<DeviceSeen> = Vec::new();
+        let horizon = landfall_store::now_ms() - REFRESH_MS;
         for shard in &self.shards {
-            batch.extend(std::mem::take(&mut *shard.lock()).into_values());
+            let mut shard = shard.lock();
+            // Forget write times older than the interval: memory stays bounded by recent devices.
+            shard.written.retain(|_, (_, at)| *at > horizon);
+            batch.extend(std::mem::take(&mut shard.pending).into_values());
         }
         let total = batch.len();
         for chunk in batch.chunks(BATCH) {
-            if let Err(e) = store.upsert_devices(chunk).await {
-                tracing::warn!(error = %e, devices = chunk.len(), "recording devices failed; will retry");
-                for seen in chunk {
-                    self.shards[self.shard(&seen.device_id)]
-                        .lock()
-                        .entry((seen.app_id.clone(), seen.device_id.clone()))
-                        .or_insert_with(|| seen.clone());
+            let ok = match store.upsert_devices(chunk).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, devices = chunk.len(), "recording devices failed; will retry");
+                    false
+                }
+            };
+            for seen in chunk {
+                let fp = self.fingerprint(seen);
+                let mut shard = self.shards[self.shard(&seen.device_id)].lock();
+                let key = (seen.app_id.clone(), seen.device_id.clone());
+                if ok {
+                    shard.written.insert(key, (fp, seen.seen_at));
+                } else {
+                    shard.pending.entry(key).or_insert_with(|| seen.clone());
                 }
             }
         }
@@ -88,5 +145,55 @@ impl DeviceRecorder {
             }
         }
         self.flush(store.as_ref()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(version: &str, at: i64) -> DeviceSeen {
+        DeviceSeen {
+            app_id: "com.example.app".into(),
+            device_id: "6f1c2a9e-3b1d-4c55-9d0e-0a1b2c3d4e5f".into(),
+            platform: "android".into(),
+            version_build: "1.0.0".into(),
+            version_code: "1".into(),
+            version_os: "14".into(),
+            version_name: version.into(),
+            plugin_version: "8.51.14".into(),
+            custom_id: String::new(),
+            is_emulator: false,
+            is_prod: true,
+            install_source: String::new(),
+            channel: "production".into(),
+            key_id: String::new(),
+            seen_at: at,
+        }
+    }
+
+    fn fake_written(r: &DeviceRecorder, d: &DeviceSeen) {
+        let fp = r.fingerprint(d);
+        let mut shard = r.shards[r.shard(&d.device_id)].lock();
+        shard.pending.clear();
+        shard
+            .written
+            .insert((d.app_id.clone(), d.device_id.clone()), (fp, d.seen_at));
+    }
+
+    #[test]
+    fn unchanged_devices_are_not_rewritten_within_the_refresh_interval() {
+        let r = DeviceRecorder::default();
+        let first = seen("builtin", 1_000);
+        r.record(first.clone());
+        assert_eq!(r.pending(), 1);
+        fake_written(&r, &first);
+        r.record(seen("builtin", 1_000 + REFRESH_MS - 1));
+        assert_eq!(r.pending(), 0, "same data, recently written");
+        r.record(seen("1.0.1", 1_000 + 10));
+        assert_eq!(r.pending(), 1, "a change is written at once");
+        fake_written(&r, &first);
+        r.record(seen("builtin", 1_000 + REFRESH_MS));
+        assert_eq!(r.pending(), 1, "last_seen refreshed after the interval");
     }
 }
