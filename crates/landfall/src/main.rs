@@ -16,11 +16,6 @@ macro_rules! out {
     };
 }
 
-/// mimalloc returns freed memory to the system promptly, keeping the server's RSS flat under load
-/// (glibc's per-thread arenas kept growing in the benchmark; see BENCHMARKS.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod args;
 mod commands;
 mod encrypt;
