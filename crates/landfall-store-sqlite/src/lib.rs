@@ -39,6 +39,14 @@ fn db(e: sqlx::Error) -> StoreError {
     backend(e)
 }
 
+/// Map a unique-constraint violation to a `Conflict` with a message a person can act on.
+fn conflict(message: impl FnOnce() -> String) -> impl FnOnce(sqlx::Error) -> StoreError {
+    |e| match db(e) {
+        StoreError::Conflict(_) => StoreError::Conflict(message()),
+        other => other,
+    }
+}
+
 fn json<T: serde::de::DeserializeOwned>(s: &str) -> StoreResult<T> {
     serde_json::from_str(s).map_err(backend)
 }
@@ -209,12 +217,7 @@ impl Store for SqliteStore {
             .bind(now)
             .execute(&mut *tx)
             .await
-            .map_err(|e| match db(e) {
-                StoreError::Conflict(_) => {
-                    StoreError::Conflict(format!("app {app_id} already exists"))
-                }
-                other => other,
-            })?;
+            .map_err(conflict(|| format!("app {app_id} already exists")))?;
         Self::audit(
             &mut tx,
             app_id,
@@ -266,10 +269,7 @@ impl Store for SqliteStore {
             .bind(actor)
             .execute(&mut *tx)
             .await
-            .map_err(|e| match db(e) {
-                StoreError::Conflict(_) => StoreError::Conflict(format!("key {key_id} is already registered for {app_id}")),
-                other => other,
-            })?;
+            .map_err(conflict(|| format!("key {key_id} is already registered for {app_id}")))?;
         Self::audit(
             &mut tx,
             app_id,
@@ -349,13 +349,10 @@ impl Store for SqliteStore {
         .bind(actor)
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| match db(e) {
-            StoreError::Conflict(_) => StoreError::Conflict(format!(
+        .map_err(conflict(|| format!(
                 "version {} already exists in {} (version names are immutable: upload a new version)",
                 b.version, b.app_id
-            )),
-            other => other,
-        })?
+            )))?
         .get(0);
         Self::audit(
             &mut tx,
@@ -497,12 +494,9 @@ impl Store for SqliteStore {
         .bind(now)
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| match db(e) {
-            StoreError::Conflict(_) => {
-                StoreError::Conflict(format!("channel {} already exists in {}", c.name, c.app_id))
-            }
-            other => other,
-        })?;
+        .map_err(conflict(|| {
+            format!("channel {} already exists in {}", c.name, c.app_id)
+        }))?;
         let channel = channel_row(&row)?;
         sqlx::query("INSERT INTO channel_history (channel_id, bundle_id, at, actor, reason) VALUES ($1, $2, $3, $4, 'create')")
             .bind(channel.id)
