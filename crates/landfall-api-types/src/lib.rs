@@ -62,6 +62,25 @@ pub struct AppInfo {
     pub name: String,
     /// Epoch milliseconds.
     pub created_at: i64,
+    /// Bundle `link` and `comment` reach devices (Capgo's `expose_metadata`; default off).
+    #[serde(default)]
+    pub expose_metadata: bool,
+    /// The `custom_id` devices send is stored (Capgo's `allow_device_custom_id`; default on).
+    #[serde(default = "yes")]
+    pub allow_device_custom_id: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `PATCH /apps/{app}`: change the app's switches (absent = unchanged).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UpdateApp {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose_metadata: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_device_custom_id: Option<bool>,
 }
 
 /// Query of `POST /apps/{app}/bundles` (the body is the zip).
@@ -185,6 +204,10 @@ pub struct UploadResult {
     /// Delta report, when a manifest was built.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delta: Option<DeltaInfo>,
+    /// The same version with the same content was already stored (a retried upload): nothing new
+    /// was stored, and the channel (if given) points at it.
+    #[serde(default)]
+    pub already_uploaded: bool,
 }
 
 /// Capgo channel flags; every field optional in requests (absent = unchanged / Capgo default).
@@ -236,9 +259,12 @@ pub struct ChannelFlagsInfo {
 pub struct RolloutInfo {
     /// Version or `builtin`.
     pub bundle: String,
-    /// 0–100, two decimals.
+    /// 0–100, two decimals. At 0 the rollout is off: every device gets the channel's bundle.
     pub percent: f64,
     pub paused: bool,
+    /// In answers: how many known devices on the channel run the rollout bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices_on_bundle: Option<u64>,
 }
 
 /// A channel.
@@ -252,6 +278,12 @@ pub struct ChannelInfo {
     pub rollout: Option<RolloutInfo>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// In answers to a change: what devices on this channel get now, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<String>,
+    /// In answers to a change: the rollout the change ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_rollout: Option<RolloutInfo>,
 }
 
 /// `POST /apps/{app}/channels`.

@@ -58,6 +58,13 @@ impl From<StoreError> for HttpError {
                 Self::not_found("not_found", format!("{what} does not exist"))
             }
             StoreError::Conflict(msg) => Self::conflict("conflict", msg),
+            StoreError::Busy(why) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_busy",
+                format!(
+                    "the database stayed busy ({why}); nothing was changed: retry the same command"
+                ),
+            ),
             StoreError::Backend(_) => Self::internal(e),
         }
     }

@@ -53,7 +53,7 @@ pub fn build_router(state: Shared) -> Router {
         .route("/healthz", get(|| async { "ok" }));
     let api = Router::new()
         .route("/apps", post(apps::create).get(apps::list))
-        .route("/apps/{app}", get(apps::get))
+        .route("/apps/{app}", get(apps::get).patch(apps::update))
         .route(
             "/apps/{app}/bundles",
             post(bundles::upload)

@@ -24,7 +24,7 @@ impl Modify for BearerAuth {
 #[openapi(
     info(title = "Landfall admin API", description = "Apps, bundles, channels, devices and tokens. Every error is {\"error\": code, \"message\": text}."),
     paths(
-        apps::create, apps::list, apps::get,
+        apps::create, apps::list, apps::get, apps::update,
         bundles::upload, bundles::external, bundles::list, bundles::get, bundles::delete,
         channels::create, channels::list, channels::get, channels::update, channels::rollback, channels::history,
         devices::list, devices::set_override, devices::clear_override, devices::audit,

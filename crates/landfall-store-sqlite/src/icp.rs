@@ -142,7 +142,7 @@ impl IcpStore for SqliteStore {
         change: Option<&NewRecordChange>,
         actor: &str,
     ) -> StoreResult<IcpFilingRow> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.begin_write().await.map_err(db)?;
         let now = now_ms();
         let text = data.to_string();
         match expected_revision {
@@ -233,7 +233,7 @@ impl IcpStore for SqliteStore {
         .bind(d.meta.to_string())
         .bind(now)
         .bind(actor)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(app_db(&d.app_id))?;
         document_row(&row)
@@ -286,7 +286,7 @@ impl IcpStore for SqliteStore {
         .bind(actor)
         .bind(app_id)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await
         .map_err(db)?
         .ok_or_else(|| missing(format!("document {id} of {app_id}")))?;
@@ -303,7 +303,7 @@ impl IcpStore for SqliteStore {
         .bind(actor)
         .bind(app_id)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(db)?;
         if done.rows_affected() == 0 {
@@ -328,7 +328,7 @@ impl IcpStore for SqliteStore {
         .bind(c.data.to_string())
         .bind(now_ms())
         .bind(actor)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(app_db(&c.app_id))?;
         completion_row(&row)
@@ -357,7 +357,7 @@ impl IcpStore for SqliteStore {
         .bind(data.to_string())
         .bind(app_id)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await
         .map_err(db)?
         .ok_or_else(|| missing(format!("completion {id} of {app_id}")))?;
@@ -379,7 +379,7 @@ impl IcpStore for SqliteStore {
         .bind(data.to_string())
         .bind(now)
         .bind(actor)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(app_db(app_id))?;
         incident_row(&row)
@@ -425,7 +425,7 @@ impl IcpStore for SqliteStore {
         .bind(app_id)
         .bind(id)
         .bind(expected_revision)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await
         .map_err(db)?;
         match row {
@@ -466,7 +466,7 @@ impl IcpStore for SqliteStore {
         .bind(value.to_string())
         .bind(now_ms())
         .bind(actor)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(app_db(app_id))?;
         setting_row(&row)
@@ -499,7 +499,7 @@ impl IcpStore for SqliteStore {
         .bind(data)
         .bind(now_ms())
         .bind(actor)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(db)?;
         Ok(year_row(&row))

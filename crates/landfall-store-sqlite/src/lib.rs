@@ -7,9 +7,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use landfall_core::channel::ChannelFlags;
 use landfall_store::{
-    now_ms, App, AppKey, AuditEntry, Bundle, BundleVariantRow, Channel, ChannelChange,
-    ChannelHistoryEntry, Device, DeviceFilter, DeviceOverride, DeviceSeen, NewBundle, NewChannel,
-    RolloutRow, Scope, StatEvent, Store, StoreError, StoreResult, Token,
+    default_flags, now_ms, App, AppKey, AppSettings, AppSettingsPatch, AuditEntry, Bundle,
+    BundleVariantRow, Channel, ChannelChange, ChannelHistoryEntry, ChannelMove, Device,
+    DeviceFilter, DeviceOverride, DeviceSeen, InsertedBundle, NewBundle, NewChannel, PointChannel,
+    RolloutRow, Scope, StatEvent, Store, StoreError, StoreResult, Token, SET_BY_DEVICE,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -21,9 +22,17 @@ mod icp;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The SQLite store.
+///
+/// Reads go through a pool of connections; every write goes through `writer`, a pool of exactly one
+/// connection, and begins `IMMEDIATE`. SQLite allows one writer at a time: with a single writer
+/// connection, transactions queue in the process instead of failing with `SQLITE_BUSY` (a deferred
+/// transaction that reads and then tries to write gets `SQLITE_BUSY`/`BUSY_SNAPSHOT` at once,
+/// without waiting for `busy_timeout`). `IMMEDIATE` takes the write lock up front, so a writer in
+/// another process (the offline `landfall token create`) waits for `busy_timeout` instead.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: SqlitePool,
 }
 
 fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -31,12 +40,21 @@ fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
 }
 
 fn db(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(d) = &e {
-        if d.is_unique_violation() {
-            return StoreError::Conflict(d.message().to_owned());
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(d.message().to_owned())
         }
+        // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
+        sqlx::Error::Database(d)
+            if d.code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| matches!(c & 0xff, 5 | 6)) =>
+        {
+            StoreError::Busy(d.message().to_owned())
+        }
+        sqlx::Error::PoolTimedOut => StoreError::Busy("no database connection free in time".into()),
+        _ => backend(e),
     }
-    backend(e)
 }
 
 /// Map a unique-constraint violation to a `Conflict` with a message a person can act on.
@@ -73,25 +91,38 @@ impl SqliteStore {
         let opts = SqliteConnectOptions::from_str("sqlite::memory:")
             .map_err(backend)?
             .foreign_keys(true);
-        Self::with_options(opts, 1).await
+        Self::with_options(opts, 0).await
     }
 
-    async fn with_options(opts: SqliteConnectOptions, max: u32) -> StoreResult<Self> {
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(opts)
-            .await
-            .map_err(db)?;
-        MIGRATOR.run(&pool).await.map_err(backend)?;
-        Ok(Self { pool })
+    async fn with_options(opts: SqliteConnectOptions, readers: u32) -> StoreResult<Self> {
+        let pool_of = |max: u32| {
+            SqlitePoolOptions::new()
+                .max_connections(max)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .acquire_timeout(Duration::from_secs(30))
+        };
+        let writer = pool_of(1).connect_with(opts.clone()).await.map_err(db)?;
+        MIGRATOR.run(&writer).await.map_err(backend)?;
+        let pool = if readers == 0 {
+            // An in-memory database lives in one connection: readers share the writer.
+            writer.clone()
+        } else {
+            pool_of(readers).connect_with(opts).await.map_err(db)?
+        };
+        Ok(Self { pool, writer })
     }
 
-    /// Close the pool (flushes the WAL on the last connection).
+    /// Begin a write transaction on the single writer connection (`BEGIN IMMEDIATE`).
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// Close the pools (flushes the WAL on the last connection).
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 
     async fn audit(
@@ -115,6 +146,157 @@ impl SqliteStore {
         Ok(())
     }
 
+    async fn insert_bundle_row(
+        tx: &mut Transaction<'_, Sqlite>,
+        b: NewBundle,
+        actor: &str,
+    ) -> StoreResult<Bundle> {
+        let now = now_ms();
+        let variants = to_json(&b.variants);
+        let id: i64 = sqlx::query(
+            "INSERT INTO bundles (app_id, version, size, sha256, min_update_version, link, comment, variants, \
+             created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(&b.app_id)
+        .bind(&b.version)
+        .bind(b.size as i64)
+        .bind(&b.sha256)
+        .bind(&b.min_update_version)
+        .bind(&b.link)
+        .bind(&b.comment)
+        .bind(&variants)
+        .bind(now)
+        .bind(actor)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(conflict(|| {
+            format!(
+                "version {} already exists in {} (version names are immutable: upload a new version)",
+                b.version, b.app_id
+            )
+        }))?
+        .get(0);
+        Self::audit(
+            tx,
+            &b.app_id,
+            actor,
+            "bundle_upload",
+            serde_json::json!({ "version": b.version, "sha256": b.sha256, "size": b.size,
+                "encrypted": b.variants.iter().any(|v| v.key_id.is_some()),
+                "external": b.variants.iter().any(|v| v.external_url.is_some()) }),
+        )
+        .await?;
+        Ok(Bundle {
+            id,
+            app_id: b.app_id,
+            version: b.version,
+            size: b.size,
+            sha256: b.sha256,
+            min_update_version: b.min_update_version,
+            link: b.link,
+            comment: b.comment,
+            created_at: now,
+            created_by: actor.into(),
+            deleted_at: None,
+            variants: b.variants,
+        })
+    }
+
+    async fn insert_channel(
+        tx: &mut Transaction<'_, Sqlite>,
+        c: NewChannel,
+        actor: &str,
+    ) -> StoreResult<Channel> {
+        let now = now_ms();
+        let row = sqlx::query(
+            "INSERT INTO channels (app_id, name, flags, bundle_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING *",
+        )
+        .bind(&c.app_id)
+        .bind(&c.name)
+        .bind(to_json(&c.flags))
+        .bind(c.bundle_id)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(conflict(|| {
+            format!("channel {} already exists in {}", c.name, c.app_id)
+        }))?;
+        let channel = channel_row(&row)?;
+        sqlx::query("INSERT INTO channel_history (channel_id, bundle_id, at, actor, reason) VALUES ($1, $2, $3, $4, 'create')")
+            .bind(channel.id)
+            .bind(c.bundle_id)
+            .bind(now)
+            .bind(actor)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+        let target = Self::bundle_name(tx, c.bundle_id).await?;
+        Self::audit(
+            tx,
+            &c.app_id,
+            actor,
+            "channel_create",
+            serde_json::json!({ "channel": c.name, "target": target, "flags": c.flags }),
+        )
+        .await?;
+        Ok(channel)
+    }
+
+    /// Apply one change to a channel read in this transaction: history, row, audit.
+    async fn apply_change(
+        tx: &mut Transaction<'_, Sqlite>,
+        mut c: Channel,
+        change: ChannelChange,
+        actor: &str,
+    ) -> StoreResult<Channel> {
+        let id = c.id;
+        let now = now_ms();
+        let mut detail = serde_json::json!({ "channel": c.name, "reason": change.reason });
+        if let Some(flags) = change.flags {
+            detail["flags"] = serde_json::to_value(flags).unwrap_or_default();
+            c.flags = flags;
+        }
+        if let Some(rollout) = change.rollout {
+            detail["rollout"] = serde_json::to_value(rollout).unwrap_or_default();
+            c.rollout = rollout;
+        }
+        if let Some(target) = change.target {
+            detail["from"] = Self::bundle_name(tx, c.bundle_id).await?.into();
+            detail["to"] = Self::bundle_name(tx, target).await?.into();
+            c.bundle_id = target;
+            sqlx::query("INSERT INTO channel_history (channel_id, bundle_id, at, actor, reason) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id)
+                .bind(target)
+                .bind(now)
+                .bind(actor)
+                .bind(&change.reason)
+                .execute(&mut **tx)
+                .await
+                .map_err(db)?;
+        }
+        c.updated_at = now;
+        sqlx::query("UPDATE channels SET flags = $1, bundle_id = $2, rollout = $3, updated_at = $4 WHERE id = $5")
+            .bind(to_json(&c.flags))
+            .bind(c.bundle_id)
+            .bind(c.rollout.as_ref().map(to_json))
+            .bind(now)
+            .bind(id)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+        let action = format!(
+            "channel_{}",
+            if change.reason.is_empty() {
+                "update"
+            } else {
+                &change.reason
+            }
+        );
+        Self::audit(tx, &c.app_id, actor, &action, detail).await?;
+        Ok(c)
+    }
+
     async fn bundle_name(tx: &mut Transaction<'_, Sqlite>, id: Option<i64>) -> StoreResult<String> {
         let Some(id) = id else {
             return Ok("builtin".into());
@@ -133,6 +315,10 @@ fn app_row(r: &SqliteRow) -> App {
         app_id: r.get("app_id"),
         name: r.get("name"),
         created_at: r.get("created_at"),
+        settings: AppSettings {
+            expose_metadata: r.get("expose_metadata"),
+            allow_device_custom_id: r.get("allow_device_custom_id"),
+        },
     }
 }
 
@@ -209,7 +395,7 @@ fn device_row(r: &SqliteRow) -> Device {
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_app(&self, app_id: &str, name: &str, actor: &str) -> StoreResult<App> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.begin_write().await.map_err(db)?;
         let now = now_ms();
         sqlx::query("INSERT INTO apps (app_id, name, created_at) VALUES ($1, $2, $3)")
             .bind(app_id)
@@ -231,6 +417,7 @@ impl Store for SqliteStore {
             app_id: app_id.into(),
             name: name.into(),
             created_at: now,
+            settings: AppSettings::default(),
         })
     }
 
@@ -252,6 +439,48 @@ impl Store for SqliteStore {
         Ok(rows.iter().map(app_row).collect())
     }
 
+    async fn update_app_settings(
+        &self,
+        app_id: &str,
+        patch: AppSettingsPatch,
+        actor: &str,
+    ) -> StoreResult<App> {
+        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut app = sqlx::query("SELECT * FROM apps WHERE app_id = $1")
+            .bind(app_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+            .map(|r| app_row(&r))
+            .ok_or_else(|| StoreError::NotFound(format!("app {app_id}")))?;
+        let before = app.settings;
+        if let Some(v) = patch.expose_metadata {
+            app.settings.expose_metadata = v;
+        }
+        if let Some(v) = patch.allow_device_custom_id {
+            app.settings.allow_device_custom_id = v;
+        }
+        sqlx::query(
+            "UPDATE apps SET expose_metadata = $1, allow_device_custom_id = $2 WHERE app_id = $3",
+        )
+        .bind(app.settings.expose_metadata)
+        .bind(app.settings.allow_device_custom_id)
+        .bind(app_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        Self::audit(
+            &mut tx,
+            app_id,
+            actor,
+            "app_settings",
+            serde_json::json!({ "from": before, "to": app.settings }),
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(app)
+    }
+
     async fn add_app_key(
         &self,
         app_id: &str,
@@ -259,7 +488,7 @@ impl Store for SqliteStore {
         public_pem: &str,
         actor: &str,
     ) -> StoreResult<AppKey> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.begin_write().await.map_err(db)?;
         let now = now_ms();
         sqlx::query("INSERT INTO app_keys (app_id, key_id, public_pem, created_at, created_by) VALUES ($1, $2, $3, $4, $5)")
             .bind(app_id)
@@ -308,7 +537,7 @@ impl Store for SqliteStore {
     }
 
     async fn remove_app_key(&self, app_id: &str, key_id: &str, actor: &str) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.begin_write().await.map_err(db)?;
         let r = sqlx::query("DELETE FROM app_keys WHERE app_id = $1 AND key_id = $2")
             .bind(app_id)
             .bind(key_id)
@@ -329,55 +558,89 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(db)
     }
 
-    async fn insert_bundle(&self, b: NewBundle, actor: &str) -> StoreResult<Bundle> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let now = now_ms();
-        let variants = to_json(&b.variants);
-        let id: i64 = sqlx::query(
-            "INSERT INTO bundles (app_id, version, size, sha256, min_update_version, link, comment, variants, \
-             created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-        )
-        .bind(&b.app_id)
-        .bind(&b.version)
-        .bind(b.size as i64)
-        .bind(&b.sha256)
-        .bind(&b.min_update_version)
-        .bind(&b.link)
-        .bind(&b.comment)
-        .bind(&variants)
-        .bind(now)
-        .bind(actor)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(conflict(|| format!(
-                "version {} already exists in {} (version names are immutable: upload a new version)",
-                b.version, b.app_id
-            )))?
-        .get(0);
-        Self::audit(
-            &mut tx,
-            &b.app_id,
-            actor,
-            "bundle_upload",
-            serde_json::json!({ "version": b.version, "sha256": b.sha256, "size": b.size,
-                "encrypted": b.variants.iter().any(|v| v.key_id.is_some()),
-                "external": b.variants.iter().any(|v| v.external_url.is_some()) }),
-        )
-        .await?;
+    async fn insert_bundle(
+        &self,
+        b: NewBundle,
+        channel: Option<PointChannel>,
+        actor: &str,
+    ) -> StoreResult<InsertedBundle> {
+        let mut tx = self.begin_write().await.map_err(db)?;
+        let existing = sqlx::query("SELECT * FROM bundles WHERE app_id = $1 AND version = $2")
+            .bind(&b.app_id)
+            .bind(&b.version)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        let (bundle, existed) =
+            match existing {
+                Some(row) => {
+                    let old = bundle_row(&row)?;
+                    if old.deleted_at.is_some() || old.sha256 != b.sha256 {
+                        return Err(StoreError::Conflict(format!(
+                        "version {} already exists in {} with other content{} (version names are \
+                         immutable: upload a new version)",
+                        b.version,
+                        b.app_id,
+                        if old.deleted_at.is_some() { ", deleted" } else { "" }
+                    )));
+                    }
+                    (old, true)
+                }
+                None => (Self::insert_bundle_row(&mut tx, b, actor).await?, false),
+            };
+        let (channel, channel_created) = match channel {
+            None => (None, false),
+            Some(p) => {
+                let row = sqlx::query("SELECT * FROM channels WHERE app_id = $1 AND name = $2")
+                    .bind(&bundle.app_id)
+                    .bind(&p.name)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                match row {
+                    Some(row) => {
+                        let c = channel_row(&row)?;
+                        let end_rollout = p.end_rollout && c.rollout.is_some();
+                        if c.bundle_id == Some(bundle.id) && !end_rollout {
+                            (Some(c), false)
+                        } else {
+                            let change = ChannelChange {
+                                target: Some(Some(bundle.id)),
+                                rollout: end_rollout.then_some(None),
+                                reason: "upload".into(),
+                                ..Default::default()
+                            };
+                            (
+                                Some(Self::apply_change(&mut tx, c, change, actor).await?),
+                                false,
+                            )
+                        }
+                    }
+                    None => {
+                        let first: i64 =
+                            sqlx::query("SELECT COUNT(*) FROM channels WHERE app_id = $1")
+                                .bind(&bundle.app_id)
+                                .fetch_one(&mut *tx)
+                                .await
+                                .map_err(db)?
+                                .get(0);
+                        let new = NewChannel {
+                            app_id: bundle.app_id.clone(),
+                            name: p.name,
+                            flags: default_flags(first == 0),
+                            bundle_id: Some(bundle.id),
+                        };
+                        (Some(Self::insert_channel(&mut tx, new, actor).await?), true)
+                    }
+                }
+            }
+        };
         tx.commit().await.map_err(db)?;
-        Ok(Bundle {
-            id,
-            app_id: b.app_id,
-            version: b.version,
-            size: b.size,
-            sha256: b.sha256,
-            min_update_version: b.min_update_version,
-            link: b.link,
-            comment: b.comment,
-            created_at: now,
-            created_by: actor.into(),
-            deleted_at: None,
-            variants: b.variants,
+        Ok(InsertedBundle {
+            bundle,
+            existed,
+            channel,
+            channel_created,
         })
     }
 
@@ -416,7 +679,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_bundle(&self, app_id: &str, version: &str, actor: &str) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.begin_write().await.map_err(db)?;
         let row = sqlx::query(
             "SELECT id FROM bundles WHERE app_id = $1 AND version = $2 AND deleted_at IS NULL",
         )
@@ -481,40 +744,8 @@ impl Store for SqliteStore {
     }
 
     async fn create_channel(&self, c: NewChannel, actor: &str) -> StoreResult<Channel> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let now = now_ms();
-        let row = sqlx::query(
-            "INSERT INTO channels (app_id, name, flags, bundle_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING *",
-        )
-        .bind(&c.app_id)
-        .bind(&c.name)
-        .bind(to_json(&c.flags))
-        .bind(c.bundle_id)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(conflict(|| {
-            format!("channel {} already exists in {}", c.name, c.app_id)
-        }))?;
-        let channel = channel_row(&row)?;
-        sqlx::query("INSERT INTO channel_history (channel_id, bundle_id, at, actor, reason) VALUES ($1, $2, $3, $4, 'create')")
-            .bind(channel.id)
-            .bind(c.bundle_id)
-            .bind(now)
-            .bind(actor)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        let target = Self::bundle_name(&mut tx, c.bundle_id).await?;
-        Self::audit(
-            &mut tx,
-            &c.app_id,
-            actor,
-            "channel_create",
-            serde_json::json!({ "channel": c.name, "target": target, "flags": c.flags }),
-        )
-        .await?;
+        let mut tx = self.begin_write().await.map_err(db)?;
+        let channel = Self::insert_channel(&mut tx, c, actor).await?;
         tx.commit().await.map_err(db)?;
         Ok(channel)
     }
@@ -539,65 +770,26 @@ impl Store for SqliteStore {
         rows.iter().map(channel_row).collect()
     }
 
-    async fn update_channel(
+    async fn update_channels(
         &self,
-        id: i64,
-        change: ChannelChange,
+        moves: Vec<ChannelMove>,
         actor: &str,
-    ) -> StoreResult<Channel> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let row = sqlx::query("SELECT * FROM channels WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| StoreError::NotFound(format!("channel #{id}")))?;
-        let mut c = channel_row(&row)?;
-        let now = now_ms();
-        let mut detail = serde_json::json!({ "channel": c.name, "reason": change.reason });
-        if let Some(flags) = change.flags {
-            detail["flags"] = serde_json::to_value(flags).unwrap_or_default();
-            c.flags = flags;
-        }
-        if let Some(rollout) = change.rollout {
-            detail["rollout"] = serde_json::to_value(rollout).unwrap_or_default();
-            c.rollout = rollout;
-        }
-        if let Some(target) = change.target {
-            detail["from"] = Self::bundle_name(&mut tx, c.bundle_id).await?.into();
-            detail["to"] = Self::bundle_name(&mut tx, target).await?.into();
-            c.bundle_id = target;
-            sqlx::query("INSERT INTO channel_history (channel_id, bundle_id, at, actor, reason) VALUES ($1, $2, $3, $4, $5)")
+    ) -> StoreResult<Vec<Channel>> {
+        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut out = Vec::with_capacity(moves.len());
+        for m in moves {
+            let id = m.channel_id;
+            let row = sqlx::query("SELECT * FROM channels WHERE id = $1")
                 .bind(id)
-                .bind(target)
-                .bind(now)
-                .bind(actor)
-                .bind(&change.reason)
-                .execute(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await
-                .map_err(db)?;
+                .map_err(db)?
+                .ok_or_else(|| StoreError::NotFound(format!("channel #{id}")))?;
+            let c = channel_row(&row)?;
+            out.push(Self::apply_change(&mut tx, c, m.change, actor).await?);
         }
-        c.updated_at = now;
-        sqlx::query("UPDATE channels SET flags = $1, bundle_id = $2, rollout = $3, updated_at = $4 WHERE id = $5")
-            .bind(to_json(&c.flags))
-            .bind(c.bundle_id)
-            .bind(c.rollout.as_ref().map(to_json))
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        let action = format!(
-            "channel_{}",
-            if change.reason.is_empty() {
-                "update"
-            } else {
-                &change.reason
-            }
-        );
-        Self::audit(&mut tx, &c.app_id, actor, &action, detail).await?;
         tx.commit().await.map_err(db)?;
-        Ok(c)
+        Ok(out)
     }
 
     async fn channel_history(&self, channel_id: i64) -> StoreResult<Vec<ChannelHistoryEntry>> {
@@ -627,17 +819,19 @@ impl Store for SqliteStore {
         channel_id: Option<i64>,
         actor: &str,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.begin_write().await.map_err(db)?;
         let detail = match channel_id {
             Some(cid) => {
                 sqlx::query(
-                    "INSERT INTO device_overrides (app_id, device_id, channel_id, created_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (app_id, device_id) DO UPDATE SET channel_id = excluded.channel_id, created_at = excluded.created_at",
+                    "INSERT INTO device_overrides (app_id, device_id, channel_id, created_at, set_by) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (app_id, device_id) DO UPDATE SET channel_id = excluded.channel_id, \
+                     created_at = excluded.created_at, set_by = excluded.set_by",
                 )
                 .bind(app_id)
                 .bind(device_id)
                 .bind(cid)
                 .bind(now_ms())
+                .bind(actor)
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
@@ -657,6 +851,50 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(db)
     }
 
+    async fn set_device_channel(
+        &self,
+        app_id: &str,
+        device_id: &str,
+        channel_id: Option<i64>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await.map_err(db)?;
+        let existed =
+            sqlx::query("SELECT 1 FROM device_overrides WHERE app_id = $1 AND device_id = $2")
+                .bind(app_id)
+                .bind(device_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?
+                .is_some();
+        match channel_id {
+            Some(cid) => {
+                sqlx::query(
+                    "INSERT INTO device_overrides (app_id, device_id, channel_id, created_at, set_by) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (app_id, device_id) DO UPDATE SET channel_id = excluded.channel_id, \
+                     created_at = excluded.created_at, set_by = excluded.set_by",
+                )
+                .bind(app_id)
+                .bind(device_id)
+                .bind(cid)
+                .bind(now_ms())
+                .bind(SET_BY_DEVICE)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            }
+            None => {
+                sqlx::query("DELETE FROM device_overrides WHERE app_id = $1 AND device_id = $2")
+                    .bind(app_id)
+                    .bind(device_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(existed)
+    }
+
     async fn list_overrides(&self, app_id: &str) -> StoreResult<Vec<DeviceOverride>> {
         let rows = sqlx::query("SELECT * FROM device_overrides WHERE app_id = $1")
             .bind(app_id)
@@ -670,6 +908,7 @@ impl Store for SqliteStore {
                 device_id: r.get("device_id"),
                 channel_id: r.get("channel_id"),
                 created_at: r.get("created_at"),
+                set_by: r.get("set_by"),
             })
             .collect())
     }
@@ -678,7 +917,7 @@ impl Store for SqliteStore {
         if seen.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.begin_write().await.map_err(db)?;
         for d in seen {
             sqlx::query(
                 "INSERT INTO devices (app_id, device_id, platform, version_build, version_code, version_os, version_name, \
@@ -737,11 +976,32 @@ impl Store for SqliteStore {
         Ok(rows.iter().map(device_row).collect())
     }
 
+    async fn count_devices(&self, app_id: &str, f: &DeviceFilter) -> StoreResult<u64> {
+        let search = f
+            .search
+            .as_ref()
+            .map(|s| format!("%{}%", s.replace(['%', '_'], "")));
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM devices WHERE app_id = $1 \
+             AND ($2 IS NULL OR device_id LIKE $2 OR custom_id LIKE $2) \
+             AND ($3 IS NULL OR channel = $3) AND ($4 IS NULL OR version_name = $4) AND ($5 IS NULL OR platform = $5)",
+        )
+        .bind(app_id)
+        .bind(search)
+        .bind(&f.channel)
+        .bind(&f.version_name)
+        .bind(&f.platform)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(row.get::<i64, _>(0) as u64)
+    }
+
     async fn insert_stats(&self, events: &[StatEvent]) -> StoreResult<()> {
         if events.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.begin_write().await.map_err(db)?;
         for e in events {
             sqlx::query(
                 "INSERT INTO stats_events (app_id, device_id, action, version_name, old_version_name, platform, \
@@ -813,7 +1073,7 @@ impl Store for SqliteStore {
             .bind(token_hash)
             .bind(to_json(&scopes))
             .bind(now_ms())
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await
             .map_err(db)?;
         token_row(&row)
@@ -841,7 +1101,7 @@ impl Store for SqliteStore {
             sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                 .bind(now_ms())
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(db)?;
         if r.rows_affected() == 0 {

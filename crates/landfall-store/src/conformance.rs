@@ -34,6 +34,13 @@ fn bundle(app: &str, version: &str) -> NewBundle {
     }
 }
 
+fn point(name: &str, end_rollout: bool) -> PointChannel {
+    PointChannel {
+        name: name.into(),
+        end_rollout,
+    }
+}
+
 /// Run the story; panics (with context) on the first deviation.
 pub async fn story(s: &dyn Store) {
     let app = "com.example.app";
@@ -49,13 +56,54 @@ pub async fn story(s: &dyn Store) {
     ));
     assert_eq!(s.list_apps().await.unwrap().len(), 1);
 
-    // Bundles: immutable names.
-    let b1 = s.insert_bundle(bundle(app, "1.0.0"), "ci").await.unwrap();
-    let b2 = s.insert_bundle(bundle(app, "1.0.1"), "ci").await.unwrap();
+    // App switches: Capgo's defaults, changed and audited.
+    let defaults = s.get_app(app).await.unwrap().settings;
+    assert!(!defaults.expose_metadata && defaults.allow_device_custom_id);
+    let changed = s
+        .update_app_settings(
+            app,
+            AppSettingsPatch {
+                expose_metadata: Some(true),
+                allow_device_custom_id: None,
+            },
+            "admin",
+        )
+        .await
+        .unwrap();
+    assert!(changed.settings.expose_metadata && changed.settings.allow_device_custom_id);
+    assert_eq!(s.get_app(app).await.unwrap(), changed);
     assert!(matches!(
-        s.insert_bundle(bundle(app, "1.0.1"), "ci").await,
+        s.update_app_settings("com.none.x", AppSettingsPatch::default(), "admin")
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Bundles: immutable names; a retried upload of the same bytes is not a conflict.
+    let b1 = s
+        .insert_bundle(bundle(app, "1.0.0"), None, "ci")
+        .await
+        .unwrap();
+    assert!(!b1.existed && b1.channel.is_none());
+    let b1 = b1.bundle;
+    let b2 = s
+        .insert_bundle(bundle(app, "1.0.1"), None, "ci")
+        .await
+        .unwrap()
+        .bundle;
+    let other_bytes = NewBundle {
+        sha256: "ee".repeat(32),
+        ..bundle(app, "1.0.1")
+    };
+    assert!(matches!(
+        s.insert_bundle(other_bytes, None, "ci").await,
         Err(StoreError::Conflict(_))
     ));
+    let retried = s
+        .insert_bundle(bundle(app, "1.0.1"), None, "ci")
+        .await
+        .unwrap();
+    assert!(retried.existed);
+    assert_eq!(retried.bundle, b2);
     assert_eq!(s.get_bundle(app, "1.0.1").await.unwrap(), b2);
     assert_eq!(s.get_bundle_by_id(b1.id).await.unwrap().version, "1.0.0");
     assert_eq!(
@@ -167,14 +215,97 @@ pub async fn story(s: &dyn Store) {
         s.get_bundle(app, "1.0.0").await,
         Err(StoreError::NotFound(_))
     ));
-    assert!(matches!(
-        s.insert_bundle(bundle(app, "1.0.0"), "ci").await,
-        Err(StoreError::Conflict(_))
-    ));
+    assert!(
+        matches!(
+            s.insert_bundle(bundle(app, "1.0.0"), None, "ci").await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a deleted version's name stays taken, even for the same bytes"
+    );
     let refs = s.referenced_blobs().await.unwrap();
     assert!(refs.contains(&"ab".repeat(32)) && refs.contains(&"22".repeat(32)));
 
-    // Overrides.
+    // Upload + channel move in one call: creates a missing channel (not public: the app has
+    // one), moves an existing one and ends its rollout when asked; a retry changes nothing.
+    let b3 = s
+        .insert_bundle(bundle(app, "1.0.2"), Some(point("beta", false)), "ci")
+        .await
+        .unwrap();
+    let beta = b3.channel.clone().unwrap();
+    assert!(b3.channel_created && !beta.flags.public);
+    assert_eq!(beta.bundle_id, Some(b3.bundle.id));
+    s.update_channel(
+        beta.id,
+        ChannelChange {
+            rollout: Some(Some(RolloutRow {
+                bundle_id: Some(b2.id),
+                basis_points: 1000,
+                paused: false,
+            })),
+            reason: "update".into(),
+            ..Default::default()
+        },
+        "admin",
+    )
+    .await
+    .unwrap();
+    let b4 = s
+        .insert_bundle(bundle(app, "1.0.3"), Some(point("beta", true)), "ci")
+        .await
+        .unwrap();
+    let beta = b4.channel.clone().unwrap();
+    assert!(!b4.channel_created);
+    assert_eq!((beta.bundle_id, beta.rollout), (Some(b4.bundle.id), None));
+    let again = s
+        .insert_bundle(bundle(app, "1.0.3"), Some(point("beta", true)), "ci")
+        .await
+        .unwrap();
+    assert!(again.existed && !again.channel_created);
+    assert_eq!(again.channel.unwrap(), beta, "a retry moves nothing");
+    assert_eq!(s.channel_history(beta.id).await.unwrap().len(), 2);
+
+    // Several channel moves are one transaction: one bad move and none apply.
+    let batch = |ids: &[i64]| -> Vec<ChannelMove> {
+        ids.iter()
+            .map(|&channel_id| ChannelMove {
+                channel_id,
+                change: ChannelChange {
+                    target: Some(None),
+                    rollout: Some(None),
+                    reason: "kill_switch".into(),
+                    ..Default::default()
+                },
+            })
+            .collect()
+    };
+    assert!(matches!(
+        s.update_channels(batch(&[prod.id, beta.id, i64::MAX]), "admin")
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        s.get_channel(app, "production").await.unwrap().bundle_id,
+        Some(b2.id)
+    );
+    assert_eq!(
+        s.get_channel(app, "beta").await.unwrap().bundle_id,
+        Some(b4.bundle.id)
+    );
+    let killed = s
+        .update_channels(batch(&[prod.id, beta.id]), "admin")
+        .await
+        .unwrap();
+    assert!(killed.iter().all(|c| c.bundle_id.is_none()));
+    for c in &killed {
+        let back = ChannelChange {
+            target: Some(Some(b2.id)),
+            reason: "set".into(),
+            ..Default::default()
+        };
+        s.update_channel(c.id, back, "admin").await.unwrap();
+    }
+
+    // Device assignments: one per device, operator's or the device's own; the latest wins.
     let dev = "6f1c2a9e-3b1d-4c55-9d0e-0a1b2c3d4e5f";
     s.set_override(app, dev, Some(prod.id), "admin")
         .await
@@ -182,7 +313,20 @@ pub async fn story(s: &dyn Store) {
     s.set_override(app, dev, Some(prod.id), "admin")
         .await
         .unwrap();
-    assert_eq!(s.list_overrides(app).await.unwrap().len(), 1);
+    let o = s.list_overrides(app).await.unwrap();
+    assert_eq!(o.len(), 1);
+    assert_eq!((o[0].channel_id, o[0].set_by.as_str()), (prod.id, "admin"));
+    assert!(s.set_device_channel(app, dev, Some(beta.id)).await.unwrap());
+    let o = s.list_overrides(app).await.unwrap();
+    assert_eq!(
+        (o[0].channel_id, o[0].set_by.as_str()),
+        (beta.id, SET_BY_DEVICE)
+    );
+    assert!(s.set_device_channel(app, dev, None).await.unwrap());
+    assert!(!s.set_device_channel(app, dev, None).await.unwrap());
+    s.set_override(app, dev, Some(prod.id), "admin")
+        .await
+        .unwrap();
     s.set_override(app, dev, None, "admin").await.unwrap();
     assert!(s.list_overrides(app).await.unwrap().is_empty());
 
@@ -223,6 +367,14 @@ pub async fn story(s: &dyn Store) {
         ..Default::default()
     };
     assert!(s.list_devices(app, &f).await.unwrap().is_empty());
+    assert_eq!(s.count_devices(app, &f).await.unwrap(), 0);
+    let f = DeviceFilter {
+        channel: Some("production".into()),
+        version_name: Some("1.0.1".into()),
+        limit: 1,
+        ..Default::default()
+    };
+    assert_eq!(s.count_devices(app, &f).await.unwrap(), 1);
 
     // Stats and the audit trail.
     let ev = StatEvent {
@@ -248,6 +400,9 @@ pub async fn story(s: &dyn Store) {
         "channel_set",
         "bundle_delete",
         "device_override",
+        "app_settings",
+        "channel_upload",
+        "channel_kill_switch",
     ] {
         assert!(
             actions.contains(&expected),

@@ -25,6 +25,9 @@ pub enum StoreError {
     /// The write conflicts with existing data (duplicate name, still referenced, …).
     #[error("{0}")]
     Conflict(String),
+    /// The database stayed busy for too long (another writer held it); retrying later is safe.
+    #[error("the database is busy: {0}")]
+    Busy(String),
     /// The database failed.
     #[error("database error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -40,6 +43,13 @@ pub trait Store: Send + Sync + 'static {
     async fn create_app(&self, app_id: &str, name: &str, actor: &str) -> StoreResult<App>;
     async fn get_app(&self, app_id: &str) -> StoreResult<App>;
     async fn list_apps(&self) -> StoreResult<Vec<App>>;
+    /// Change an app's switches (audited).
+    async fn update_app_settings(
+        &self,
+        app_id: &str,
+        patch: AppSettingsPatch,
+        actor: &str,
+    ) -> StoreResult<App>;
 
     // --- signing keys
     /// Register a public key; `Conflict` if that key id is already registered for the app.
@@ -54,8 +64,16 @@ pub trait Store: Send + Sync + 'static {
     async fn remove_app_key(&self, app_id: &str, key_id: &str, actor: &str) -> StoreResult<()>;
 
     // --- bundles
-    /// Insert a bundle and its variants; `Conflict` if the version name was ever used in this app.
-    async fn insert_bundle(&self, new: NewBundle, actor: &str) -> StoreResult<Bundle>;
+    /// Insert a bundle and its variants and, in the same transaction, point a channel at it
+    /// (creating the channel, public if it is the app's first). `Conflict` if the version name was
+    /// ever used in this app for other bytes; the same version with the same `sha256` (a retried
+    /// upload whose first answer was lost) inserts nothing and still moves the channel.
+    async fn insert_bundle(
+        &self,
+        new: NewBundle,
+        channel: Option<PointChannel>,
+        actor: &str,
+    ) -> StoreResult<InsertedBundle>;
     async fn get_bundle(&self, app_id: &str, version: &str) -> StoreResult<Bundle>;
     async fn get_bundle_by_id(&self, id: i64) -> StoreResult<Bundle>;
     async fn list_bundles(&self, app_id: &str) -> StoreResult<Vec<Bundle>>;
@@ -74,11 +92,34 @@ pub trait Store: Send + Sync + 'static {
         channel_id: i64,
         change: ChannelChange,
         actor: &str,
-    ) -> StoreResult<Channel>;
+    ) -> StoreResult<Channel> {
+        let mut moved = self
+            .update_channels(vec![ChannelMove { channel_id, change }], actor)
+            .await?;
+        moved
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("channel #{channel_id}")))
+    }
+    /// Apply several channel changes in one transaction: all of them or none (the kill switch).
+    async fn update_channels(
+        &self,
+        moves: Vec<ChannelMove>,
+        actor: &str,
+    ) -> StoreResult<Vec<Channel>>;
     /// Newest first.
     async fn channel_history(&self, channel_id: i64) -> StoreResult<Vec<ChannelHistoryEntry>>;
 
     // --- devices
+    /// Store a device's own channel choice (legacy plugins' `POST`/`DELETE /channel_self`;
+    /// `None` removes the stored assignment, whoever made it). Replaces an operator override, as in
+    /// Capgo: one assignment per device, the latest wins. Not audited (devices are not operators).
+    /// Returns whether an assignment was stored before.
+    async fn set_device_channel(
+        &self,
+        app_id: &str,
+        device_id: &str,
+        channel_id: Option<i64>,
+    ) -> StoreResult<bool>;
     /// Force a device onto a channel (`None` removes the override).
     async fn set_override(
         &self,
@@ -91,6 +132,8 @@ pub trait Store: Send + Sync + 'static {
     /// Record a batch of device check-ins (insert or update, keeping `first_seen`).
     async fn upsert_devices(&self, seen: &[DeviceSeen]) -> StoreResult<()>;
     async fn list_devices(&self, app_id: &str, filter: &DeviceFilter) -> StoreResult<Vec<Device>>;
+    /// How many devices match (the filter's `limit` is ignored).
+    async fn count_devices(&self, app_id: &str, filter: &DeviceFilter) -> StoreResult<u64>;
 
     // --- stats and audit
     async fn insert_stats(&self, events: &[StatEvent]) -> StoreResult<()>;

@@ -9,6 +9,33 @@ pub struct App {
     pub app_id: String,
     pub name: String,
     pub created_at: i64,
+    #[serde(flatten)]
+    pub settings: AppSettings,
+}
+
+/// Per-app switches (Capgo's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppSettings {
+    /// Bundle `link` and `comment` reach devices (default off).
+    pub expose_metadata: bool,
+    /// The `custom_id` devices send is stored (default on).
+    pub allow_device_custom_id: bool,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            expose_metadata: false,
+            allow_device_custom_id: true,
+        }
+    }
+}
+
+/// A change to an app's switches; `None` fields stay as they are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppSettingsPatch {
+    pub expose_metadata: Option<bool>,
+    pub allow_device_custom_id: Option<bool>,
 }
 
 /// A file of a delta manifest as stored: where its bytes live.
@@ -129,13 +156,47 @@ pub struct ChannelHistoryEntry {
     pub reason: String,
 }
 
-/// An admin-forced channel for one device.
+/// The channel stored for one device: an operator's override, or the device's own choice
+/// (legacy plugins). One per device; the latest write wins.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceOverride {
     pub app_id: String,
     pub device_id: String,
     pub channel_id: i64,
+    /// When it was set.
     pub created_at: i64,
+    /// The operator's actor name, or [`SET_BY_DEVICE`].
+    pub set_by: String,
+}
+
+/// `set_by` of an assignment the device made itself (`POST /channel_self`, legacy plugins).
+pub const SET_BY_DEVICE: &str = "device";
+
+/// One channel move inside an atomic batch ([`crate::Store::update_channels`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelMove {
+    pub channel_id: i64,
+    pub change: ChannelChange,
+}
+
+/// Where an upload points a channel (in the same transaction as the bundle insert).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PointChannel {
+    pub name: String,
+    /// End a rollout running on the channel (it would otherwise keep serving another bundle).
+    pub end_rollout: bool,
+}
+
+/// What [`crate::Store::insert_bundle`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InsertedBundle {
+    pub bundle: Bundle,
+    /// The version already existed with the same bytes (a retried upload): nothing was inserted.
+    pub existed: bool,
+    /// The channel after the move (created if missing), when one was named.
+    pub channel: Option<Channel>,
+    /// The channel was created by this call.
+    pub channel_created: bool,
 }
 
 /// A device check-in to record.

@@ -1,10 +1,10 @@
-//! `/api/v1/apps`: create and list apps.
+//! `/api/v1/apps`: create, list and configure apps.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use landfall_api_types::{AppInfo, CreateApp};
-use landfall_store::{App, Role, StoreError};
+use landfall_api_types::{AppInfo, CreateApp, UpdateApp};
+use landfall_store::{App, AppSettingsPatch, Role, StoreError};
 
 use super::auth::Caller;
 use super::JsonBody;
@@ -16,6 +16,8 @@ fn info(a: App) -> AppInfo {
         app_id: a.app_id,
         name: a.name,
         created_at: a.created_at,
+        expose_metadata: a.settings.expose_metadata,
+        allow_device_custom_id: a.settings.allow_device_custom_id,
     }
 }
 
@@ -65,4 +67,27 @@ pub async fn get(
     caller.require(Some(&app), Role::Read)?;
     super::existing_app(&s, &app).await?;
     Ok(Json(info(s.store.get_app(&app).await?)))
+}
+
+/// Change an app's switches (`expose_metadata`, `allow_device_custom_id`).
+#[utoipa::path(patch, path = "/api/v1/apps/{app}", tag = "apps", request_body = UpdateApp,
+    responses((status = 200, body = AppInfo), (status = 404, body = landfall_api_types::ApiError)))]
+pub async fn update(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(app): Path<String>,
+    JsonBody(req): JsonBody<UpdateApp>,
+) -> HttpResult<Json<AppInfo>> {
+    caller.require(Some(&app), Role::Admin)?;
+    super::existing_app(&s, &app).await?;
+    let patch = AppSettingsPatch {
+        expose_metadata: req.expose_metadata,
+        allow_device_custom_id: req.allow_device_custom_id,
+    };
+    let updated = s
+        .store
+        .update_app_settings(&app, patch, &caller.actor())
+        .await?;
+    s.catalog.reload(s.store.as_ref(), &app).await?;
+    Ok(Json(info(updated)))
 }

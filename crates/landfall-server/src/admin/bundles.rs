@@ -16,12 +16,14 @@ use landfall_api_types::{
 };
 use landfall_core::bundle_zip::{self, ZipLimits};
 use landfall_crypto::{BundleVerifyError, VerifyingKey};
-use landfall_store::{Bundle, BundleVariantRow, NewBundle, Role, StoreError, StoredManifestFile};
+use landfall_store::{
+    Bundle, BundleVariantRow, NewBundle, PointChannel, Role, StoreError, StoredManifestFile,
+};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::auth::Caller;
-use super::channels::{channel_info, point_channel};
+use super::channels::{changed_info, check_installable};
 use super::{existing_app, JsonBody};
 use crate::error::{HttpError, HttpResult};
 use crate::state::Shared;
@@ -66,11 +68,19 @@ fn check_min_update(v: &Option<String>) -> HttpResult<()> {
     Ok(())
 }
 
-async fn version_free(s: &Shared, app: &str, version: &str) -> HttpResult<()> {
+/// Refuse a version that is taken, unless `same_sha256` says this is a retry of the same bytes
+/// (`None`: not known yet, decided when the upload is stored).
+async fn version_free(
+    s: &Shared,
+    app: &str,
+    version: &str,
+    same_sha256: Option<&str>,
+) -> HttpResult<()> {
     match s.store.get_bundle(app, version).await {
+        Ok(b) if same_sha256.is_none_or(|sha| sha == b.sha256) => Ok(()),
         Ok(_) => Err(HttpError::conflict(
             "version_exists",
-            format!("version {version} already exists in {app}; version names are immutable, upload a new version"),
+            format!("version {version} already exists in {app} with other content; version names are immutable, upload a new version"),
         )),
         Err(StoreError::NotFound(_)) => Ok(()),
         Err(e) => Err(e.into()),
@@ -92,28 +102,63 @@ async fn finish(
     warnings: Vec<String>,
 ) -> HttpResult<(StatusCode, Json<UploadResult>)> {
     let app = new.app_id.clone();
-    let bundle = s
+    let before = match &channel {
+        Some(name) => {
+            let as_bundle = Bundle {
+                id: 0,
+                app_id: app.clone(),
+                version: new.version.clone(),
+                size: new.size,
+                sha256: new.sha256.clone(),
+                min_update_version: None,
+                link: None,
+                comment: None,
+                created_at: 0,
+                created_by: String::new(),
+                deleted_at: None,
+                variants: new.variants.clone(),
+            };
+            check_installable(s, &app, Some(&as_bundle)).await?;
+            match s.store.get_channel(&app, name).await {
+                Ok(c) => Some(c),
+                Err(StoreError::NotFound(_)) => None,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        None => None,
+    };
+    // The bundle row and the channel move are one transaction; a running rollout on the channel
+    // ends (it would keep serving another bundle to part of the fleet).
+    let point = channel.map(|name| PointChannel {
+        name,
+        end_rollout: true,
+    });
+    let inserted = s
         .store
-        .insert_bundle(new, &caller.actor())
+        .insert_bundle(new, point, &caller.actor())
         .await
         .map_err(store_conflict)?;
-    let channel = match channel {
-        Some(name) => Some(point_channel(s, caller, &app, &name, Some(bundle.id), "set").await?),
-        None => None,
-    };
     s.catalog.reload(s.store.as_ref(), &app).await?;
-    let channel = match channel {
-        Some(c) => Some(channel_info(s, &c).await?),
-        None => None,
+    let channel = match (&inserted.channel, &before) {
+        (Some(after), Some(before)) => Some(changed_info(s, before, after).await?),
+        (Some(after), None) => Some(changed_info(s, after, after).await?),
+        _ => None,
     };
-    tracing::info!(app = %app, version = %bundle.version, size = bundle.size, "bundle uploaded");
+    let bundle = inserted.bundle;
+    tracing::info!(app = %app, version = %bundle.version, size = bundle.size,
+        retried = inserted.existed, "bundle uploaded");
     Ok((
-        StatusCode::CREATED,
+        if inserted.existed {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        },
         Json(UploadResult {
             bundle: bundle_info(&bundle),
             channel,
             warnings,
             delta: None,
+            already_uploaded: inserted.existed,
         }),
     ))
 }
@@ -558,7 +603,7 @@ pub async fn upload(
         landfall_core::names::channel_name(c)
             .map_err(|e| HttpError::bad_request("invalid_channel", e.to_string()))?;
     }
-    version_free(&s, &app, &p.version).await?;
+    version_free(&s, &app, &p.version, None).await?;
     let enc = encryption_for(&s, &app, &p).await?;
     let (staged, signatures) = read_body(&s, req).await?;
 
@@ -708,7 +753,7 @@ pub async fn external(
         }
         None => checksum.clone(),
     };
-    version_free(&s, &app, &req.version).await?;
+    version_free(&s, &app, &req.version, Some(&plain_sha)).await?;
     let new = NewBundle {
         app_id: app,
         version: req.version,

@@ -9,7 +9,8 @@ use landfall_api_types::{
 };
 use landfall_core::channel::{ChannelFlags, DisableAutoUpdate};
 use landfall_store::{
-    default_flags, Channel, ChannelChange, NewChannel, Role, RolloutRow, StoreError,
+    default_flags, Bundle, Channel, ChannelChange, DeviceFilter, NewChannel, Role, RolloutRow,
+    StoreError,
 };
 
 use super::auth::Caller;
@@ -72,14 +73,26 @@ async fn bundle_name(s: &Shared, id: Option<i64>) -> HttpResult<String> {
     }
 }
 
+/// API view of a channel's rollout, with how many known devices run its bundle.
+async fn rollout_info(s: &Shared, c: &Channel, r: &RolloutRow) -> HttpResult<RolloutInfo> {
+    let bundle = bundle_name(s, r.bundle_id).await?;
+    let on_it = DeviceFilter {
+        channel: Some(c.name.clone()),
+        version_name: Some(bundle.clone()),
+        ..Default::default()
+    };
+    Ok(RolloutInfo {
+        devices_on_bundle: Some(s.store.count_devices(&c.app_id, &on_it).await?),
+        bundle,
+        percent: f64::from(r.basis_points) / 100.0,
+        paused: r.paused,
+    })
+}
+
 /// API view of a channel.
 pub async fn channel_info(s: &Shared, c: &Channel) -> HttpResult<ChannelInfo> {
-    let rollout = match c.rollout {
-        Some(r) => Some(RolloutInfo {
-            bundle: bundle_name(s, r.bundle_id).await?,
-            percent: f64::from(r.basis_points) / 100.0,
-            paused: r.paused,
-        }),
+    let rollout = match &c.rollout {
+        Some(r) => Some(rollout_info(s, c, r).await?),
         None => None,
     };
     Ok(ChannelInfo {
@@ -90,15 +103,96 @@ pub async fn channel_info(s: &Shared, c: &Channel) -> HttpResult<ChannelInfo> {
         rollout,
         created_at: c.created_at,
         updated_at: c.updated_at,
+        effect: None,
+        ended_rollout: None,
     })
 }
 
-/// Resolve `builtin` or a version to a target bundle id.
+/// What devices on a channel get, in words (the answer to every change).
+pub fn effect(c: &ChannelInfo) -> String {
+    let stable = if c.bundle == "builtin" {
+        "builtin (the bundle built into the app)".to_owned()
+    } else {
+        c.bundle.clone()
+    };
+    let known = |r: &RolloutInfo| {
+        r.devices_on_bundle
+            .map(|n| format!(", {n} known"))
+            .unwrap_or_default()
+    };
+    match &c.rollout {
+        None => format!("every device on {} gets {stable}", c.name),
+        Some(r) if r.percent == 0.0 => format!(
+            "the rollout of {} is at 0 % (off): every device on {} gets {stable}",
+            r.bundle, c.name
+        ),
+        Some(r) if r.paused => format!(
+            "the rollout of {} is paused: devices already on it keep it{}; every other device on {} gets {stable}",
+            r.bundle,
+            known(r),
+            c.name
+        ),
+        Some(r) => format!(
+            "{} % of devices on {} and those already on {}{} get {}; the others get {stable}",
+            r.percent,
+            c.name,
+            r.bundle,
+            known(r),
+            r.bundle
+        ),
+    }
+}
+
+/// The answer to a change: the channel, what devices get now, and the rollout it ended.
+pub async fn changed_info(
+    s: &Shared,
+    before: &Channel,
+    after: &Channel,
+) -> HttpResult<ChannelInfo> {
+    let mut info = channel_info(s, after).await?;
+    info.effect = Some(effect(&info));
+    if after.rollout.is_none() {
+        if let Some(r) = &before.rollout {
+            info.ended_rollout = Some(rollout_info(s, before, r).await?);
+        }
+    }
+    Ok(info)
+}
+
+/// Refuse to point devices at a bundle that devices with the app's keys would reject
+/// (`key_id_mismatch`): on an app with registered keys, a bundle needs a variant signed by one of
+/// them. `builtin` is always possible.
+pub async fn check_installable(s: &Shared, app: &str, bundle: Option<&Bundle>) -> HttpResult<()> {
+    let Some(b) = bundle else {
+        return Ok(());
+    };
+    let keys = s.store.list_app_keys(app).await?;
+    let signed = b.variants.iter().any(|v| {
+        v.key_id
+            .as_deref()
+            .is_some_and(|id| keys.iter().any(|k| k.key_id == id))
+    });
+    if keys.is_empty() || signed {
+        return Ok(());
+    }
+    Err(HttpError::conflict(
+        "bundle_not_signed",
+        format!(
+            "bundle {} is not signed with a registered key of {app}: devices configured with the key \
+             would refuse it (key_id_mismatch) and stay where they are; pick a signed version or builtin",
+            b.version
+        ),
+    ))
+}
+
+/// Resolve `builtin` or a version to a target bundle id, checked as installable.
 async fn target(s: &Shared, app: &str, name: &str) -> HttpResult<Option<i64>> {
     if name == "builtin" {
         return Ok(None);
     }
-    Ok(Some(find(s, app, name).await?.id))
+    let b = find(s, app, name).await?;
+    check_installable(s, app, Some(&b)).await?;
+    Ok(Some(b.id))
 }
 
 async fn find_channel(s: &Shared, app: &str, name: &str) -> HttpResult<Channel> {
@@ -109,46 +203,6 @@ async fn find_channel(s: &Shared, app: &str, name: &str) -> HttpResult<Channel> 
         ),
         other => other.into(),
     })
-}
-
-/// Point a channel at a target, creating the channel (public if it is the app's first) if missing.
-pub async fn point_channel(
-    s: &Shared,
-    caller: &Caller,
-    app: &str,
-    name: &str,
-    bundle_id: Option<i64>,
-    reason: &str,
-) -> HttpResult<Channel> {
-    match s.store.get_channel(app, name).await {
-        Ok(c) => Ok(s
-            .store
-            .update_channel(
-                c.id,
-                ChannelChange {
-                    target: Some(bundle_id),
-                    reason: reason.into(),
-                    ..Default::default()
-                },
-                &caller.actor(),
-            )
-            .await?),
-        Err(StoreError::NotFound(_)) => {
-            let first = s.store.list_channels(app).await?.is_empty();
-            Ok(s.store
-                .create_channel(
-                    NewChannel {
-                        app_id: app.into(),
-                        name: name.into(),
-                        flags: default_flags(first),
-                        bundle_id,
-                    },
-                    &caller.actor(),
-                )
-                .await?)
-        }
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// Create a channel.
@@ -251,7 +305,12 @@ pub async fn update(
         change.flags = Some(apply_flags(c.flags, &req.flags)?);
     }
     if let Some(b) = &req.bundle {
-        change.target = Some(target(&s, &app, b).await?);
+        let to = target(&s, &app, b).await?;
+        change.target = Some(to);
+        // A rollout of the bundle the channel now serves has nothing left to roll out.
+        if req.rollout.is_none() && c.rollout.is_some_and(|r| r.bundle_id == to) {
+            change.rollout = Some(None);
+        }
     }
     if req.end_rollout {
         change.rollout = Some(None);
@@ -273,7 +332,7 @@ pub async fn update(
         .update_channel(c.id, change, &caller.actor())
         .await?;
     s.catalog.reload(s.store.as_ref(), &app).await?;
-    Ok(Json(channel_info(&s, &updated).await?))
+    Ok(Json(changed_info(&s, &c, &updated).await?))
 }
 
 /// Point the channel back at what it served before (or at `to`).
@@ -292,15 +351,20 @@ pub async fn rollback(
         Some(t) => target(&s, &app, t).await?,
         None => {
             let mut previous = None;
+            // The newest earlier target that still exists and devices can install.
             for h in s.store.channel_history(c.id).await? {
                 if h.bundle_id == c.bundle_id {
                     continue;
                 }
-                let live = match h.bundle_id {
+                let usable = match h.bundle_id {
                     None => true,
-                    Some(id) => s.store.get_bundle_by_id(id).await?.deleted_at.is_none(),
+                    Some(id) => {
+                        let b = s.store.get_bundle_by_id(id).await?;
+                        b.deleted_at.is_none()
+                            && check_installable(&s, &app, Some(&b)).await.is_ok()
+                    }
                 };
-                if live {
+                if usable {
                     previous = Some(h.bundle_id);
                     break;
                 }
@@ -319,6 +383,8 @@ pub async fn rollback(
             c.id,
             ChannelChange {
                 target: Some(to),
+                // A rollback means it: no device keeps getting the rolled-out bundle.
+                rollout: c.rollout.is_some().then_some(None),
                 reason: "rollback".into(),
                 ..Default::default()
             },
@@ -326,7 +392,7 @@ pub async fn rollback(
         )
         .await?;
     s.catalog.reload(s.store.as_ref(), &app).await?;
-    Ok(Json(channel_info(&s, &updated).await?))
+    Ok(Json(changed_info(&s, &c, &updated).await?))
 }
 
 /// Target changes of a channel, newest first.

@@ -11,7 +11,7 @@ use landfall_icp::api::{
 };
 use landfall_icp::Localized;
 use landfall_store::icp::IcpIncidentRow;
-use landfall_store::{ChannelChange, Role, StoreError};
+use landfall_store::{ChannelChange, ChannelMove as StoreMove, Role, StoreError};
 
 use super::{authorize, bad, bilingual};
 use crate::admin::auth::Caller;
@@ -341,6 +341,7 @@ pub async fn kill_switch(
                 format!("bundle {target_name} was deleted and cannot be served; pick another known-good version or builtin / 该版本已删除，请选择其他可用版本或 builtin"),
             ));
         }
+        crate::admin::channels::check_installable(&s, &app, Some(&b)).await?;
         Some(b.id)
     };
     let channels = s.store.list_channels(&app).await?;
@@ -351,47 +352,33 @@ pub async fn kill_switch(
         ));
     }
     let actor = caller.actor();
-    let mut moves = Vec::new();
-    let mut failure = None;
+    let mut moves = Vec::with_capacity(channels.len());
+    let mut batch = Vec::with_capacity(channels.len());
     for c in channels {
-        let from = match bundle_name(&s, c.bundle_id).await {
-            Ok(f) => f,
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        };
         let rollout_ended = c.rollout.is_some();
-        let change = ChannelChange {
-            target: Some(target),
-            rollout: rollout_ended.then_some(None),
-            reason: "kill_switch".into(),
-            ..Default::default()
-        };
-        match s.store.update_channel(c.id, change, &actor).await {
-            Ok(_) => moves.push(ChannelMove {
-                channel: c.name,
-                from,
-                to: target_name.clone(),
-                rollout_ended,
-            }),
-            Err(e) => {
-                failure = Some(e.into());
-                break;
-            }
-        }
+        moves.push(ChannelMove {
+            channel: c.name,
+            from: bundle_name(&s, c.bundle_id).await?,
+            to: target_name.clone(),
+            rollout_ended,
+        });
+        batch.push(StoreMove {
+            channel_id: c.id,
+            change: ChannelChange {
+                target: Some(target),
+                rollout: rollout_ended.then_some(None),
+                reason: "kill_switch".into(),
+                ..Default::default()
+            },
+        });
     }
-    // Whatever moved is live and recorded, even if a later channel failed.
-    let reload = s.catalog.reload(s.store.as_ref(), &app).await;
+    // Every channel moves, or none does (one transaction).
+    s.store.update_channels(batch, &actor).await?;
+    s.catalog.reload(s.store.as_ref(), &app).await?;
     let now = Utc::now();
     let note = req.note.trim().to_owned();
     let detail = format!(
-        "all channels → {target_name}{}{}",
-        if failure.is_some() {
-            " (incomplete: a channel failed)"
-        } else {
-            ""
-        },
+        "all channels → {target_name}{}",
         if note.is_empty() {
             String::new()
         } else {
@@ -415,10 +402,6 @@ pub async fn kill_switch(
         });
     })
     .await?;
-    reload?;
-    if let Some(e) = failure {
-        return Err(e);
-    }
     tracing::warn!(app = %app, incident = incident.id, target = %target_name, channels = moves.len(), "kill switch");
     Ok(Json(KillSwitchResult {
         target: target_name,

@@ -454,8 +454,14 @@ fn report(ctx: &Ctx, app_id: &str, result: &UploadResult) -> Result<()> {
                 output::size(d.full_zip_bytes)
             );
         }
+        if result.already_uploaded {
+            outln!("  already uploaded with the same content: nothing new stored");
+        }
         match &result.channel {
-            Some(c) => outln!("  channel  {} now serves {}", c.name, c.bundle),
+            Some(c) => {
+                outln!("  channel  {} now serves {}", c.name, c.bundle);
+                super::channel::print_effect(c);
+            }
             None => outln!(
                 "  not served yet: `landfall channel set {app_id} <channel> --bundle {}`",
                 b.version

@@ -106,6 +106,7 @@ pub async fn run(ctx: &Ctx, cmd: ChannelCmd) -> Result<()> {
                 .with_context(|| format!("cannot update channel {channel} of {app_id}"))?;
             ctx.emit(&info, || {
                 outln!("Channel {}", summary(&info));
+                print_effect(&info);
                 print_flags(&info);
             })
         }
@@ -118,7 +119,10 @@ pub async fn run(ctx: &Ctx, cmd: ChannelCmd) -> Result<()> {
                 .rollback_channel(&app_id, &channel, &Rollback { to })
                 .await
                 .with_context(|| format!("cannot roll back channel {channel} of {app_id}"))?;
-            ctx.emit(&info, || outln!("Rolled back: {}", summary(&info)))
+            ctx.emit(&info, || {
+                outln!("Rolled back: {}", summary(&info));
+                print_effect(&info);
+            })
         }
         ChannelCmd::History { app_id, channel } => {
             let entries = client
@@ -156,6 +160,7 @@ async fn rollout_change(
             bundle: bundle.clone(),
             percent,
             paused: false,
+            devices_on_bundle: None,
         }));
     }
     if args.rollout_percent.is_none() && !args.rollout_pause && !args.rollout_resume {
@@ -194,6 +199,33 @@ fn summary(c: &ChannelInfo) -> String {
         s.push_str(&format!(" (rollout {})", rollout(c.rollout.as_ref())));
     }
     s
+}
+
+/// What devices get after a change (the server's words), and what happened to a rollout.
+pub fn print_effect(c: &ChannelInfo) {
+    if let Some(effect) = &c.effect {
+        outln!("  now: {effect}");
+    }
+    let stable = &c.bundle;
+    if let Some(r) = &c.ended_rollout {
+        outln!(
+            "  ended the rollout of {} at {}%{}",
+            r.bundle,
+            r.percent,
+            r.devices_on_bundle
+                .map(|n| format!(
+                    ": {n} known devices on it are offered {stable} at their next check"
+                ))
+                .unwrap_or_default()
+        );
+    } else if let Some(r) = c.rollout.as_ref().filter(|r| r.percent == 0.0) {
+        if let Some(n) = r.devices_on_bundle {
+            outln!(
+                "  {n} known devices on {} are offered {stable} at their next check",
+                r.bundle
+            );
+        }
+    }
 }
 
 fn rollout(r: Option<&RolloutInfo>) -> String {
