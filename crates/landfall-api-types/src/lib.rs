@@ -347,8 +347,15 @@ pub struct DeviceInfo {
     pub install_source: String,
     /// Channel the device resolved to at its last check.
     pub channel: String,
-    /// Channel an admin forced it onto, if any.
+    /// Channel stored for the device, if any: an operator's override, or (plugins older than
+    /// 5.34/6.34/7.34) the device's own choice.
     pub override_channel: Option<String>,
+    /// Who stored it: the operator's token name, or `device`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_set_by: Option<String>,
+    /// When it was stored (epoch ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_at: Option<i64>,
     pub first_seen: i64,
     pub last_seen: i64,
 }
@@ -364,6 +371,25 @@ pub struct SetOverride {
 pub struct OverrideInfo {
     pub device_id: String,
     pub channel: String,
+    /// Who stored the assignment (the operator's token name, or `device`).
+    #[serde(default)]
+    pub set_by: String,
+    /// When (epoch ms).
+    #[serde(default)]
+    pub at: i64,
+    /// The assignment this one replaced, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<ReplacedOverride>,
+}
+
+/// A stored device assignment that a new one replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReplacedOverride {
+    pub channel: String,
+    /// The operator's token name, or `device`.
+    pub set_by: String,
+    /// Epoch ms.
+    pub at: i64,
 }
 
 /// A content change.

@@ -115,8 +115,12 @@ pub fn rollout_bucket(device_id: &str, channel_id: i64, target: &str) -> u16 {
 }
 
 /// The target a device gets on a channel, honouring a rollout (protocol §4.3 step 2).
+///
+/// A rollout at 0 % is off: every device gets the channel's target, including devices already on
+/// the rollout bundle (as in Capgo; pulling a bad rollout to 0 % takes it back from everyone).
+/// Above 0 %, devices already on the rollout bundle keep it; a paused rollout takes no new device.
 pub fn pick_target<'a>(device: &DeviceInfo, channel: &'a ChannelView) -> &'a Target {
-    if let Some(r) = &channel.rollout {
+    if let Some(r) = channel.rollout.as_ref().filter(|r| r.basis_points > 0) {
         let already_on = device.version_name == r.target.name() && !device.on_builtin
             || (device.on_builtin && matches!(r.target, Target::Builtin));
         let chosen = !r.paused

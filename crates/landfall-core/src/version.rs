@@ -28,6 +28,9 @@ pub struct PluginCaps {
     pub revert_to_builtin: bool,
     /// Shows `link` / `comment`: ≥ x.35.0 (5.35, 6.35, 7.35) or 8.x and later.
     pub link_comment: bool,
+    /// Keeps its channel choice on the device (`defaultChannel`): ≥ 5.34.0 / 6.34.0 / 7.34.0, every
+    /// 8.x. Older plugins rely on the server to store the choice (`POST`/`DELETE /channel_self`).
+    pub local_channel: bool,
 }
 
 impl PluginCaps {
@@ -46,10 +49,16 @@ impl PluginCaps {
             5..=7 => v.minor >= 35,
             _ => true,
         };
+        let local_channel = match v.major {
+            0..=4 => false,
+            5..=7 => v.minor >= 34,
+            _ => true,
+        };
         Self {
             manifest,
             revert_to_builtin: ge(6, 2, 0),
             link_comment,
+            local_channel,
         }
     }
 }
@@ -78,6 +87,12 @@ mod tests {
         let caps = |s: &str| PluginCaps::of(&Version::parse(s).unwrap());
         assert!(caps("8.51.14").manifest && caps("8.0.0").link_comment);
         assert!(!caps("7.0.34").manifest && caps("7.0.35").manifest);
+        for legacy in ["5.33.9", "6.33.0", "7.33.99", "5.0.0"] {
+            assert!(!caps(legacy).local_channel, "{legacy}");
+        }
+        for local in ["5.34.0", "6.34.0", "7.34.0", "7.40.1", "8.0.0", "8.51.14"] {
+            assert!(caps(local).local_channel, "{local}");
+        }
         assert!(!caps("6.24.9").manifest && caps("6.25.0").manifest);
         assert!(!caps("6.1.9").revert_to_builtin && caps("6.2.0").revert_to_builtin);
         assert!(!caps("7.34.0").link_comment && caps("7.35.0").link_comment);

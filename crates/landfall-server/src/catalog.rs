@@ -4,19 +4,23 @@
 //! Rebuilt from the store for one app after every admin write to that app, and swapped in
 //! atomically; the update check never touches the database.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use landfall_core::channel::{BundleVariant, BundleView, ChannelView, Rollout, Target};
 use landfall_core::plugin::ManifestEntry;
-use landfall_store::{Bundle, Store, StoreError};
+use landfall_store::{AppSettings, Bundle, Store, StoreError};
 use semver::Version;
 use tokio::sync::Mutex;
 
 /// What the update check needs to know about one app.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct AppView {
+    /// The app's switches (`expose_metadata`, `allow_device_custom_id`).
+    pub settings: AppSettings,
+    /// Every blob a live bundle of the app references: only these are served at `/blobs/`.
+    pub blobs: HashSet<String>,
     /// Sorted by `(name, id)`.
     pub channels: Vec<ChannelView>,
     /// device id → channel id.
@@ -95,6 +99,30 @@ impl Catalog {
         self.apps.load().get(app_id).cloned()
     }
 
+    /// Whether a live bundle of any app references this blob (deleted bundles stop being served
+    /// the moment the catalog reloads after the delete).
+    pub fn serves_blob(&self, key: &str) -> bool {
+        self.apps.load().values().any(|a| a.blobs.contains(key))
+    }
+
+    /// Publish one device's stored channel (after the store has it), without a full reload.
+    pub fn set_override(&self, app_id: &str, device_id: &str, channel_id: Option<i64>) {
+        // Under the reload lock's discipline: a concurrent reload reads the store after our
+        // write committed, so either order publishes the same state. `rcu` retries on a race.
+        self.apps.rcu(|apps| {
+            let mut next = HashMap::clone(apps);
+            if let Some(view) = apps.get(app_id) {
+                let mut v = AppView::clone(view);
+                match channel_id {
+                    Some(id) => v.overrides.insert(device_id.to_owned(), id),
+                    None => v.overrides.remove(device_id),
+                };
+                next.insert(app_id.to_owned(), Arc::new(v));
+            }
+            next
+        });
+    }
+
     /// Load every app.
     pub async fn load_all(&self, store: &dyn Store) -> Result<(), StoreError> {
         for app in store.list_apps().await? {
@@ -167,7 +195,16 @@ async fn build_view(store: &dyn Store, app_id: &str) -> Result<AppView, StoreErr
         .into_iter()
         .map(|o| (o.device_id, o.channel_id))
         .collect();
+    let mut blobs = HashSet::new();
+    for b in store.list_bundles(app_id).await? {
+        for v in &b.variants {
+            blobs.extend(v.blob_sha256.iter().cloned());
+            blobs.extend(v.manifest.iter().map(|f| f.blob_sha256.clone()));
+        }
+    }
     Ok(AppView {
+        settings: store.get_app(app_id).await?.settings,
+        blobs,
         channels: views,
         overrides,
         file_sizes,

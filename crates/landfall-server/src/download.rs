@@ -86,7 +86,8 @@ pub async fn blob(
     Path(key): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if !is_blob_key(&key) {
+    // Only blobs of live bundles: a deleted bundle stops being served at once.
+    if !is_blob_key(&key) || !s.catalog.serves_blob(&key) {
         return not_found();
     }
     let size = match s.blobs.size(&key).await {

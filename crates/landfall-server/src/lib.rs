@@ -15,6 +15,7 @@ pub mod plugin;
 pub mod recorder;
 pub mod settings;
 pub mod state;
+pub mod stats;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -135,7 +136,7 @@ pub enum ServeError {
 /// Open the embedded default (SQLite + local blobs) under the data directory.
 pub async fn open_embedded(
     settings: &Settings,
-) -> Result<(Arc<dyn Store>, Arc<dyn BlobStore>, std::path::PathBuf), ServeError> {
+) -> Result<(Arc<SqliteStore>, Arc<dyn BlobStore>, std::path::PathBuf), ServeError> {
     let dir = &settings.data_dir;
     let data_err = |e| ServeError::DataDir(dir.clone(), e);
     std::fs::create_dir_all(dir).map_err(data_err)?;
@@ -183,7 +184,10 @@ async fn shutdown_signal() {
 /// `landfall serve`.
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let settings = Settings::resolve(&args)?;
-    let (store, blobs, tmp_dir) = open_embedded(&settings).await?;
+    let (sqlite, blobs, tmp_dir) = open_embedded(&settings).await?;
+    // One store object, one pool, for every storage trait.
+    let store: Arc<dyn Store> = sqlite.clone();
+    let icp_store: Arc<dyn landfall_store::icp::IcpStore> = sqlite;
     let admin_env = std::env::var("LANDFALL_ADMIN_TOKEN").ok();
     if let Some(secret) = admin::auth::bootstrap(store.as_ref(), admin_env.as_deref()).await? {
         // Shown once, on the terminal only: never through the log pipeline.
@@ -207,14 +211,17 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let devices = Arc::new(recorder::DeviceRecorder::default());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let flusher = tokio::spawn(devices.clone().run(store.clone(), stop_rx));
+    let stats = stats::StatsSink::start(store.clone(), stats::StatsLimits::default());
+    let icp = icp::IcpState::open(&settings.data_dir, icp_store).await?;
     let state = Arc::new(AppState {
         store: store.clone(),
         blobs,
         catalog,
         devices,
+        stats,
         settings: settings.clone(),
         tmp_dir,
-        icp: icp::IcpState::open(&settings.data_dir).await?,
+        icp,
     });
     tracing::info!(
         listen = %settings.listen,

@@ -15,6 +15,7 @@ use landfall_core::decide::{decide, resolve_channel, Decision, Via};
 use landfall_core::plugin::{
     DeviceInfo, InfoObject, Kind, ManifestEntry, PluginError, UpdateAvailable,
 };
+use landfall_core::version::PluginCaps;
 use landfall_store::{now_ms, DeviceSeen, StatEvent};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -50,6 +51,11 @@ fn parse_info(body: &[u8]) -> Result<(DeviceInfo, InfoObject), Response> {
             format!("the body is not the plugin's JSON object: {e}"),
         )
     })?;
+    validate_info(raw)
+}
+
+/// Validate a parsed info object; keeps the `channel` the request named.
+fn validate_info(raw: InfoObject) -> Result<(DeviceInfo, InfoObject), Response> {
     let keep = InfoObject {
         channel: raw.channel.clone(),
         ..Default::default()
@@ -60,7 +66,7 @@ fn parse_info(body: &[u8]) -> Result<(DeviceInfo, InfoObject), Response> {
     Ok((device, keep))
 }
 
-fn seen(device: &DeviceInfo, channel: &str) -> DeviceSeen {
+fn seen(device: &DeviceInfo, channel: &str, keep_custom_id: bool) -> DeviceSeen {
     DeviceSeen {
         app_id: device.app_id.clone(),
         device_id: device.device_id.clone(),
@@ -74,7 +80,11 @@ fn seen(device: &DeviceInfo, channel: &str) -> DeviceSeen {
             device.version_name.clone()
         },
         plugin_version: device.plugin_version.to_string(),
-        custom_id: device.custom_id.clone(),
+        custom_id: if keep_custom_id {
+            device.custom_id.clone()
+        } else {
+            String::new()
+        },
         is_emulator: device.is_emulator,
         is_prod: device.is_prod,
         install_source: device.install_source.clone(),
@@ -103,7 +113,10 @@ pub async fn updates(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -
     s.devices.record(seen(
         &device,
         outcome.channel.map(|(c, _)| c.name.as_str()).unwrap_or(""),
+        app.settings.allow_device_custom_id,
     ));
+    // `link`/`comment` reach devices only where the app exposes them (Capgo's expose_metadata).
+    let expose = app.settings.expose_metadata;
     match outcome.decision {
         Decision::Refuse(e) => answer(StatusCode::OK, e),
         Decision::RevertToBuiltin => Json(json!({ "version": "builtin" })).into_response(),
@@ -136,8 +149,8 @@ pub async fn updates(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -
                 session_key: &variant.session_key,
                 checksum: &variant.checksum,
                 manifest: manifest.as_deref(),
-                link: bundle.link.as_deref().filter(|_| send_link),
-                comment: bundle.comment.as_deref().filter(|_| send_link),
+                link: bundle.link.as_deref().filter(|_| send_link && expose),
+                comment: bundle.comment.as_deref().filter(|_| send_link && expose),
             })
             .into_response()
         }
@@ -210,6 +223,9 @@ fn clip(s: &str, max: usize) -> String {
     s[..end].to_owned()
 }
 
+/// Bytes of metadata kept per stats event (keys and values).
+const MAX_METADATA_BYTES: usize = 4_096;
+
 fn parse_stat(v: Value, received_at: i64) -> Result<StatEvent, String> {
     let info: InfoObject =
         serde_json::from_value(v.clone()).map_err(|e| format!("invalid event: {e}"))?;
@@ -227,15 +243,19 @@ fn parse_stat(v: Value, received_at: i64) -> Result<StatEvent, String> {
         .filter(|a| !a.is_empty())
         .ok_or("action is required")?;
     let metadata = extra.metadata.map(|m| {
+        // At most 30 keys and about 4 KB per event: telemetry must not become a storage sink.
+        let mut budget = MAX_METADATA_BYTES;
         let capped: serde_json::Map<String, Value> = m
             .into_iter()
             .take(30)
-            .map(|(k, v)| {
+            .map_while(|(k, v)| {
                 let v = match v {
-                    Value::String(s) => Value::String(clip(&s, 2048)),
-                    other => Value::String(clip(&other.to_string(), 2048)),
+                    Value::String(s) => clip(&s, 2048),
+                    other => clip(&other.to_string(), 2048),
                 };
-                (clip(&k, 64), v)
+                let k = clip(&k, 64);
+                budget = budget.checked_sub(k.len() + v.len())?;
+                Some((k, Value::String(v)))
             })
             .collect();
         Value::Object(capped).to_string()
@@ -297,8 +317,10 @@ pub async fn stats(State(s): State<Shared>, body: Bytes) -> Response {
             }
         }
     }
-    if let Err(e) = s.store.insert_stats(&events).await {
-        tracing::error!(error = %e, "storing stats failed");
+    // Over-budget events are dropped and counted, never refused (no 429 for devices).
+    let events = s.stats.admit(events);
+    if let Err(e) = s.stats.store(events).await {
+        tracing::warn!(error = %e, "storing stats failed");
         // 5xx: the plugin keeps the batch and retries later.
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -320,7 +342,50 @@ fn channel_error(error: &'static str, message: String) -> Response {
     )
 }
 
-/// `POST /channel_self`: may this device choose that channel? (The plugin stores the choice.)
+/// The app's public channel for the device's platform (what a device without a choice gets).
+fn public_default<'a>(
+    app: &'a crate::catalog::AppView,
+    device: &DeviceInfo,
+) -> Option<&'a landfall_core::channel::ChannelView> {
+    app.channels
+        .iter()
+        .find(|c| c.flags.public && c.flags.platform_enabled(device.platform))
+}
+
+/// Store (or remove) a legacy device's own channel choice and publish it to the catalog.
+async fn store_device_choice(
+    s: &Shared,
+    device: &DeviceInfo,
+    channel_id: Option<i64>,
+) -> Result<bool, Response> {
+    let existed = s
+        .store
+        .set_device_channel(&device.app_id, &device.device_id, channel_id)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "storing a device's channel choice failed");
+            // 5xx: the plugin reports the failure to the app, which may retry.
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(PluginError::new(
+                    "channel_unavailable",
+                    "the channel choice could not be stored; retry later",
+                    Kind::Failed,
+                )),
+            )
+                .into_response()
+        })?;
+    s.catalog
+        .set_override(&device.app_id, &device.device_id, channel_id);
+    Ok(existed)
+}
+
+/// `POST /channel_self`: may this device choose that channel?
+///
+/// Plugins ≥ 5.34/6.34/7.34 (and 8.x) keep the choice on the device: this only validates.
+/// Older plugins keep nothing locally: the choice is stored here as the device's assignment (one
+/// per device, shared with operator overrides, the latest wins), and choosing the platform's
+/// public default channel removes it.
 pub async fn channel_set(State(s): State<Shared>, body: Bytes) -> Response {
     let (device, extra) = match parse_info(&body) {
         Ok(d) => d,
@@ -335,9 +400,17 @@ pub async fn channel_set(State(s): State<Shared>, body: Bytes) -> Response {
     let Some(c) = app.channels.iter().find(|c| c.name == wanted) else {
         return channel_error(
             "channel_not_found",
-            format!("Cannot find channel {wanted:?}"),
+            format!("Cannot find channel {:?}", clip(&wanted, 100)),
         );
     };
+    let legacy = !PluginCaps::of(&device.plugin_version).local_channel;
+    if legacy && public_default(&app, &device).is_some_and(|d| d.id == c.id) {
+        // Back to the default: the stored assignment (whoever made it) goes.
+        return match store_device_choice(&s, &device, None).await {
+            Ok(_) => Json(json!({ "status": "ok" })).into_response(),
+            Err(r) => r,
+        };
+    }
     if !c.flags.allow_device_self_set {
         return if c.flags.public {
             channel_error(
@@ -359,12 +432,40 @@ pub async fn channel_set(State(s): State<Shared>, body: Bytes) -> Response {
             format!("Channel {wanted} is off for {}", device.platform.as_str()),
         );
     }
+    if legacy {
+        return match store_device_choice(&s, &device, Some(c.id)).await {
+            Ok(_) => Json(json!({ "status": "ok" })).into_response(),
+            Err(r) => r,
+        };
+    }
     Json(json!({ "status": "ok", "allowSet": true })).into_response()
+}
+
+/// An info object whose empty `version_name`/`version_build` are filled in: `getChannel()` must
+/// work for such devices too (as in Capgo); the channel does not depend on the versions.
+fn with_versions(mut raw: InfoObject) -> InfoObject {
+    let empty = |v: &Option<String>| v.as_deref().is_none_or(|v| v.trim().is_empty());
+    if empty(&raw.version_build) {
+        raw.version_build = Some("unknown".into());
+    }
+    if empty(&raw.version_name) {
+        raw.version_name = Some("builtin".into());
+    }
+    raw
 }
 
 /// `PUT /channel_self`: the channel this device really resolves to.
 pub async fn channel_get(State(s): State<Shared>, body: Bytes) -> Response {
-    let (device, _) = match parse_info(&body) {
+    let raw: InfoObject = match serde_json::from_slice(&body) {
+        Ok(raw) => raw,
+        Err(e) => {
+            return bad_request(
+                "invalid_json_body",
+                format!("the body is not the plugin's JSON object: {e}"),
+            )
+        }
+    };
+    let (device, _) = match validate_info(with_versions(raw)) {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -408,17 +509,24 @@ fn info_from_query(q: &HashMap<String, String>) -> InfoObject {
     }
 }
 
+/// The info object of a query string (`GET`/`DELETE /channel_self`).
+fn query_info(query: RawQuery) -> Result<InfoObject, Response> {
+    let uri = format!("/?{}", query.0.unwrap_or_default())
+        .parse()
+        .unwrap_or_else(|_| axum::http::Uri::from_static("/"));
+    match Query::<HashMap<String, String>>::try_from_uri(&uri) {
+        Ok(Query(q)) => Ok(info_from_query(&q)),
+        Err(e) => Err(bad_request("invalid_query_parameters", e.body_text())),
+    }
+}
+
 /// `GET /channel_self?<info>`: channels this device may pick.
 pub async fn channel_list(State(s): State<Shared>, query: RawQuery) -> Response {
-    let q: HashMap<String, String> = match Query::try_from_uri(
-        &format!("/?{}", query.0.unwrap_or_default())
-            .parse()
-            .unwrap_or_else(|_| axum::http::Uri::from_static("/")),
-    ) {
-        Ok(Query(q)) => q,
-        Err(e) => return bad_request("invalid_query_parameters", e.body_text()),
+    let info = match query_info(query) {
+        Ok(i) => i,
+        Err(r) => return r,
     };
-    let device = match info_from_query(&q).validate() {
+    let device = match info.validate() {
         Ok(d) => d,
         Err(e) => return bad_request(e.error, e.message),
     };
@@ -440,7 +548,43 @@ pub async fn channel_list(State(s): State<Shared>, query: RawQuery) -> Response 
     Json(list).into_response()
 }
 
-/// `DELETE /channel_self`: legacy plugins only; the choice lives on the device now.
-pub async fn channel_delete() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+/// `DELETE /channel_self` (info object in the query string, or a JSON body): legacy plugins
+/// remove their stored channel choice; with nothing stored the answer is Capgo's
+/// `cannot_override`. Newer plugins keep the choice on the device and get `{"status":"ok"}`.
+pub async fn channel_delete(State(s): State<Shared>, query: RawQuery, body: Bytes) -> Response {
+    let has_query = query.0.as_deref().is_some_and(|q| !q.is_empty());
+    let info = if !has_query && !body.is_empty() {
+        match serde_json::from_slice::<InfoObject>(&body) {
+            Ok(i) => i,
+            Err(e) => {
+                return bad_request(
+                    "invalid_json_body",
+                    format!("the body is not the plugin's JSON object: {e}"),
+                )
+            }
+        }
+    } else {
+        match query_info(query) {
+            Ok(i) => i,
+            Err(r) => return r,
+        }
+    };
+    let (device, _) = match validate_info(info) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    if s.catalog.app(&device.app_id).is_none() {
+        return answer(StatusCode::OK, app_not_found(&device.app_id));
+    }
+    if PluginCaps::of(&device.plugin_version).local_channel {
+        return Json(json!({ "status": "ok" })).into_response();
+    }
+    match store_device_choice(&s, &device, None).await {
+        Ok(true) => Json(json!({ "status": "ok" })).into_response(),
+        Ok(false) => channel_error(
+            "cannot_override",
+            "This device has no stored channel to remove; it uses the default channel".into(),
+        ),
+        Err(r) => r,
+    }
 }

@@ -17,6 +17,8 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     pub catalog: Catalog,
     pub devices: Arc<DeviceRecorder>,
+    /// `/stats` ingestion: budgets and shared commits.
+    pub stats: Arc<crate::stats::StatsSink>,
     pub settings: Settings,
     /// Staging directory for uploads (same filesystem as the local blob store).
     pub tmp_dir: PathBuf,

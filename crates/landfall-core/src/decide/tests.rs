@@ -518,17 +518,98 @@ fn rollout_splits_devices_deterministically_and_keeps_devices_on_it() {
 }
 
 #[test]
-fn rollout_bucket_is_stable() {
-    let a = rollout_bucket("6f1c2a9e-3b1d-4c55-9d0e-0a1b2c3d4e5f", 1, "1.0.2");
+fn rollout_buckets_are_pinned_across_releases() {
+    // Golden values: a change of the hash would silently re-bucket every device on upgrade
+    // (devices would jump in and out of running rollouts). Computed independently (FNV-1a 64 over
+    // channel id LE bytes, target, 0xff, device id; mod 10000).
     assert_eq!(
-        a,
-        rollout_bucket("6f1c2a9e-3b1d-4c55-9d0e-0a1b2c3d4e5f", 1, "1.0.2")
+        rollout_bucket("6f1c2a9e-3b1d-4c55-9d0e-0a1b2c3d4e5f", 1, "1.0.2"),
+        8884
     );
-    assert!(a < 10_000);
-    assert_ne!(
-        (0..50)
-            .map(|c| rollout_bucket("d", c, "1"))
-            .collect::<Vec<_>>(),
-        vec![a; 50]
+    assert_eq!(
+        rollout_bucket("00000000-0000-4000-8000-000000000000", 7, "2.0.0"),
+        3533
     );
+    assert_eq!(
+        rollout_bucket(
+            "ffffffff-ffff-4fff-bfff-ffffffffffff",
+            123_456_789,
+            "builtin"
+        ),
+        9399
+    );
+    // The channel takes part: one device lands in different buckets on different channels.
+    let per_channel: std::collections::HashSet<u16> =
+        (0..50).map(|c| rollout_bucket("d", c, "1")).collect();
+    assert!(per_channel.len() > 40, "{per_channel:?}");
+}
+
+#[test]
+fn rollout_lowered_from_50_to_10_to_0_percent_over_10000_devices() {
+    let stable = Target::Bundle(plain("1.0.1"));
+    let mut chans = public(stable);
+    let set = |chans: &mut Vec<ChannelView>, basis_points: u16| {
+        chans[0].rollout = Some(Rollout {
+            target: Target::Bundle(plain("1.0.2")),
+            basis_points,
+            paused: false,
+        });
+    };
+    let ids: Vec<String> = (0..10_000u64)
+        .map(|i| {
+            format!(
+                "{:08x}-{:04x}-4000-8000-{:012x}",
+                i * 2_654_435_761 % (1 << 32),
+                i % 65_536,
+                i
+            )
+        })
+        .collect();
+    let on = |id: &str, version: Option<&str>| {
+        let mut d = device();
+        d.device_id = id.to_owned();
+        if let Some(v) = version {
+            d.version_name = v.into();
+            d.on_builtin = false;
+        }
+        d
+    };
+    // 50 %: about half the fleet takes 1.0.2.
+    set(&mut chans, 5_000);
+    let took: std::collections::HashSet<usize> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| updated_to(&decide(&on(id, None), &chans, None)) == "1.0.2")
+        .map(|(i, _)| i)
+        .collect();
+    assert!(
+        (4_700..5_300).contains(&took.len()),
+        "{} of 10000 at 50 %",
+        took.len()
+    );
+    // 10 %: nobody already on 1.0.2 moves, and no device outside the bucket joins.
+    set(&mut chans, 1_000);
+    let mut new_joiners = 0;
+    for (i, id) in ids.iter().enumerate() {
+        if took.contains(&i) {
+            assert_eq!(
+                code(&decide(&on(id, Some("1.0.2")), &chans, None)),
+                ("no_new_version_available", Kind::UpToDate),
+                "device {id} on the rollout bundle must stay at 10 %"
+            );
+        } else if updated_to(&decide(&on(id, None), &chans, None)) == "1.0.2" {
+            new_joiners += 1;
+        }
+    }
+    assert_eq!(new_joiners, 0, "the 10 % bucket is inside the 50 % one");
+    // 0 %: the rollout is off; every device is offered the stable bundle, those on 1.0.2 too.
+    set(&mut chans, 0);
+    for (i, id) in ids.iter().enumerate() {
+        let version = took.contains(&i).then_some("1.0.2");
+        assert_eq!(
+            updated_to(&decide(&on(id, version), &chans, None)),
+            "1.0.1",
+            "device {id} at 0 %"
+        );
+    }
 }

@@ -648,6 +648,8 @@ pub async fn upload(
     // ICP drift: hosts the bundle calls that are not filed (a warning, or 400 `unfiled_host`).
     warnings.extend(crate::icp::drift_check(&s, &app, &prepared.plain_path).await?);
 
+    // A taken version with other content is refused before any byte is stored.
+    version_free(&s, &app, &p.version, Some(&prepared.plain_sha256)).await?;
     // Bytes first (durable), then the row that makes them visible.
     s.blobs
         .put_file(&staged.sha256, staged.file.path())
@@ -837,5 +839,7 @@ pub async fn delete(
             StoreError::Conflict(m) => HttpError::conflict("bundle_in_use", m),
             other => other.into(),
         })?;
+    // Its blobs stop being served now (the download route reads the catalog).
+    s.catalog.reload(s.store.as_ref(), &app).await?;
     Ok(StatusCode::NO_CONTENT)
 }

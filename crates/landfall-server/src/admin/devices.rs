@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use landfall_api_types::{AuditInfo, DeviceInfo, OverrideInfo, SetOverride};
+use landfall_api_types::{AuditInfo, DeviceInfo, OverrideInfo, ReplacedOverride, SetOverride};
 use landfall_store::{DeviceFilter, Role};
 use serde::Deserialize;
 
@@ -53,7 +53,7 @@ pub async fn list(
         .into_iter()
         .map(|c| (c.id, c.name))
         .collect();
-    let overrides: HashMap<String, String> = s
+    let mut overrides: HashMap<String, (String, String, i64)> = s
         .store
         .list_overrides(&app)
         .await?
@@ -61,29 +61,34 @@ pub async fn list(
         .filter_map(|o| {
             channels
                 .get(&o.channel_id)
-                .map(|n| (o.device_id, n.clone()))
+                .map(|n| (o.device_id, (n.clone(), o.set_by, o.created_at)))
         })
         .collect();
     let devices = s.store.list_devices(&app, &filter).await?;
     Ok(Json(
         devices
             .into_iter()
-            .map(|d| DeviceInfo {
-                override_channel: overrides.get(&d.last.device_id).cloned(),
-                device_id: d.last.device_id,
-                custom_id: d.last.custom_id,
-                platform: d.last.platform,
-                version_name: d.last.version_name,
-                version_build: d.last.version_build,
-                version_code: d.last.version_code,
-                version_os: d.last.version_os,
-                plugin_version: d.last.plugin_version,
-                is_emulator: d.last.is_emulator,
-                is_prod: d.last.is_prod,
-                install_source: d.last.install_source,
-                channel: d.last.channel,
-                first_seen: d.first_seen,
-                last_seen: d.last.seen_at,
+            .map(|d| {
+                let stored = overrides.remove(&d.last.device_id);
+                DeviceInfo {
+                    override_set_by: stored.as_ref().map(|o| o.1.clone()),
+                    override_at: stored.as_ref().map(|o| o.2),
+                    override_channel: stored.map(|o| o.0),
+                    device_id: d.last.device_id,
+                    custom_id: d.last.custom_id,
+                    platform: d.last.platform,
+                    version_name: d.last.version_name,
+                    version_build: d.last.version_build,
+                    version_code: d.last.version_code,
+                    version_os: d.last.version_os,
+                    plugin_version: d.last.plugin_version,
+                    is_emulator: d.last.is_emulator,
+                    is_prod: d.last.is_prod,
+                    install_source: d.last.install_source,
+                    channel: d.last.channel,
+                    first_seen: d.first_seen,
+                    last_seen: d.last.seen_at,
+                }
             })
             .collect(),
     ))
@@ -123,13 +128,33 @@ pub async fn set_override(
             ),
             other => other.into(),
         })?;
+    let channels = s.store.list_channels(&app).await?;
+    let replaced = s
+        .store
+        .list_overrides(&app)
+        .await?
+        .into_iter()
+        .find(|o| o.device_id == device)
+        .map(|o| ReplacedOverride {
+            channel: channels
+                .iter()
+                .find(|c| c.id == o.channel_id)
+                .map(|c| c.name.clone())
+                .unwrap_or_default(),
+            set_by: o.set_by,
+            at: o.created_at,
+        });
+    let actor = caller.actor();
     s.store
-        .set_override(&app, &device, Some(c.id), &caller.actor())
+        .set_override(&app, &device, Some(c.id), &actor)
         .await?;
     s.catalog.reload(s.store.as_ref(), &app).await?;
     Ok(Json(OverrideInfo {
         device_id: device,
         channel: c.name,
+        set_by: actor,
+        at: landfall_store::now_ms(),
+        replaced,
     }))
 }
 

@@ -39,7 +39,6 @@ use landfall_icp::{Localized, WorkCalendar};
 use landfall_store::blob::{BlobStore, LocalBlobStore};
 use landfall_store::icp::IcpStore;
 use landfall_store::StoreError;
-use landfall_store_sqlite::SqliteStore;
 
 pub use drift::drift_check;
 pub use public::display as public_display;
@@ -147,12 +146,14 @@ impl IcpState {
     /// Opens the embedded default under the data directory: the SQLite database `landfall.db`
     /// (the same file as the main store; the migrations are shared) and the document blob store
     /// `icp-documents/`, then loads the administrator's calendar years.
-    pub async fn open(data_dir: &Path) -> Result<Self, crate::ServeError> {
+    pub async fn open(
+        data_dir: &Path,
+        store: Arc<dyn IcpStore>,
+    ) -> Result<Self, crate::ServeError> {
         let dir = data_dir.join(DOCUMENTS_DIR);
         let documents =
             LocalBlobStore::open(&dir).map_err(|e| crate::ServeError::DataDir(dir, e))?;
-        let store = SqliteStore::open(&data_dir.join("landfall.db")).await?;
-        Ok(Self::new(Arc::new(store), Arc::new(documents)).await?)
+        Ok(Self::new(store, Arc::new(documents)).await?)
     }
 
     /// Over given stores; loads the stored calendar years over the built-in data.

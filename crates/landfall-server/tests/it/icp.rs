@@ -459,7 +459,11 @@ async fn working_day_calendar_and_year_loading() {
     assert_eq!(info["year"]["holidays"][0]["name"], "元旦");
 
     // Persisted: a fresh desk over the same data directory has 2027.
-    let again = landfall_server::icp::IcpState::open(&app.state.settings.data_dir)
+    let dir = &app.state.settings.data_dir;
+    let reopened = landfall_store_sqlite::SqliteStore::open(&dir.join("landfall.db"))
+        .await
+        .unwrap();
+    let again = landfall_server::icp::IcpState::open(dir, std::sync::Arc::new(reopened))
         .await
         .unwrap();
     assert!(again.calendar().loaded_years().contains(&2027));

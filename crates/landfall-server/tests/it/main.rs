@@ -4,5 +4,6 @@ mod admin;
 mod corpus;
 mod crypto;
 mod icp;
+mod parity;
 mod plugin;
 mod support;

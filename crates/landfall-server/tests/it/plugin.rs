@@ -296,8 +296,14 @@ async fn channel_self_set_get_list() {
         .collect();
     assert_eq!(names, ["beta", "production"]);
     assert!(v[0]["id"].is_i64());
+    // DELETE validates like the other verbs; a current plugin keeps its choice on the device.
+    let r = app.raw("DELETE", "/channel_self", "").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["error"], "missing_app_id");
     assert_eq!(
-        app.raw("DELETE", "/channel_self", "").await.json(),
+        app.raw("DELETE", &format!("/channel_self?{q}"), "")
+            .await
+            .json(),
         json!({ "status": "ok" })
     );
     // A device whose stored channel vanished: 400 with channel_not_found (the plugin falls back).

@@ -48,11 +48,12 @@ impl TestApp {
 
     pub async fn new_with_limit(max_bundle_bytes: u64) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(
+        let sqlite = Arc::new(
             SqliteStore::open(&dir.path().join("landfall.db"))
                 .await
                 .unwrap(),
         );
+        let store: Arc<dyn Store> = sqlite.clone();
         let blobs = Arc::new(LocalBlobStore::open(dir.path().join("blobs")).unwrap());
         let tmp = dir.path().join("tmp");
         std::fs::create_dir_all(&tmp).unwrap();
@@ -75,13 +76,17 @@ impl TestApp {
             max_bundle_bytes,
         };
         let state = Arc::new(AppState {
-            store,
+            store: store.clone(),
             blobs,
             catalog: Catalog::new(),
             devices: Arc::new(DeviceRecorder::default()),
+            stats: landfall_server::stats::StatsSink::start(
+                store.clone(),
+                landfall_server::stats::StatsLimits::default(),
+            ),
             settings,
             tmp_dir: tmp,
-            icp: landfall_server::icp::IcpState::open(dir.path())
+            icp: landfall_server::icp::IcpState::open(dir.path(), sqlite)
                 .await
                 .unwrap(),
         });
