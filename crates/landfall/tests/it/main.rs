@@ -5,4 +5,5 @@ mod cli;
 mod e2e;
 mod logs;
 mod oracle;
+mod readme;
 mod support;
