@@ -50,8 +50,8 @@ pub use keys::{
 };
 pub use manifest::{
     brotli_compress, brotli_decompress, build_manifest, manifest_target_path, should_skip_path,
-    validate_bundle_path, verify_manifest_file, walk_dir, ManifestFile, BROTLI_LGWIN,
-    BROTLI_MIN_GAIN, BROTLI_MIN_SIZE, BROTLI_QUALITY, BROTLI_SUFFIX,
+    skip_reason, validate_bundle_path, verify_manifest_file, walk_dir, ManifestFile, SkipReason,
+    BROTLI_LGWIN, BROTLI_MIN_GAIN, BROTLI_MIN_SIZE, BROTLI_QUALITY, BROTLI_SUFFIX,
 };
 pub use session::{SessionKey, AES_IV_LEN, AES_KEY_LEN};
 pub use verify::verify_encrypted_bundle;

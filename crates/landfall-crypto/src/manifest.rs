@@ -1,6 +1,6 @@
-//! Delta (manifest) updates: building the per-file entries exactly like the Capgo CLI
-//! (skip list, brotli rule, optional encryption, V3 signed hashes), validating bundle paths, and
-//! verifying a downloaded entry the way a device does.
+//! Delta (manifest) updates: building the per-file entries like the Capgo CLI (brotli rule,
+//! optional encryption, V3 signed hashes), Landfall's file-skip rule ([`skip_reason`]),
+//! validating bundle paths, and verifying a downloaded entry the way a device does.
 
 use std::collections::BTreeSet;
 use std::io::Read as _;
@@ -85,29 +85,56 @@ pub fn validate_bundle_path(path: &str) -> Result<()> {
     Ok(())
 }
 
-/// Whether the CLI's directory walk skips this relative path: it contains `.DS_Store`, `.git`
-/// (this also covers `.gitignore`, `.github`, …), `node_modules` or `package-lock.json`
-/// anywhere (substring match, like the CLI), or a segment named `tsconfig*.json`.
+/// Why [`skip_reason`] leaves a path out of a bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// A `.DS_Store` file (macOS Finder metadata), anywhere.
+    DsStore,
+    /// A `.git` directory (or anything under one), anywhere.
+    Git,
+    /// The `node_modules` directory at the root of the web dir.
+    TopLevelNodeModules,
+}
+
+impl SkipReason {
+    /// Short human label, e.g. `node_modules/ (top-level)`.
+    pub fn label(self) -> &'static str {
+        match self {
+            SkipReason::DsStore => ".DS_Store",
+            SkipReason::Git => ".git/",
+            SkipReason::TopLevelNodeModules => "node_modules/ (top-level)",
+        }
+    }
+}
+
+/// Landfall's bundle skip rule, shared by the CLI's zipper and [`walk_dir`]: a relative path
+/// (posix separators) is left out only when it is certainly not app content:
+///
+/// * a segment is exactly `.DS_Store` (Finder metadata, anywhere);
+/// * a segment is exactly `.git` (a git directory, anywhere, and everything under it);
+/// * the first segment is exactly `node_modules` (the project's own dependencies, when the web
+///   dir is the project root).
+///
+/// Everything else is kept, including nested `node_modules` directories (build tools copy
+/// e.g. `pdfjs/cmaps/node_modules/pdfjs-dist/cmaps/*.bcmap` into the output), `.gitignore`,
+/// `package-lock.json` and `tsconfig*.json`. This deliberately differs from the Capgo CLI, which
+/// skips every path that merely *contains* `.git`, `node_modules`, `package-lock.json` or
+/// `tsconfig…json` and so silently drops real app files (see `docs/PROTOCOL.md`).
+pub fn skip_reason(rel: &str) -> Option<SkipReason> {
+    let mut segments = rel.split('/');
+    if segments.clone().next() == Some("node_modules") {
+        return Some(SkipReason::TopLevelNodeModules);
+    }
+    segments.find_map(|seg| match seg {
+        ".DS_Store" => Some(SkipReason::DsStore),
+        ".git" => Some(SkipReason::Git),
+        _ => None,
+    })
+}
+
+/// Whether [`skip_reason`] leaves `rel` out of a bundle.
 pub fn should_skip_path(rel: &str) -> bool {
-    const SUBSTRINGS: [&str; 5] = [
-        ".DS_Store",
-        ".git",
-        ".gitignore",
-        "node_modules",
-        "package-lock.json",
-    ];
-    if SUBSTRINGS.iter().any(|s| rel.contains(s)) {
-        return true;
-    }
-    // The CLI lists tsconfig.json / tsconfig.app.json / tsconfig.spec.json as substrings.
-    if ["tsconfig.json", "tsconfig.app.json", "tsconfig.spec.json"]
-        .iter()
-        .any(|s| rel.contains(s))
-    {
-        return true;
-    }
-    rel.split(['/', '\\'])
-        .any(|seg| seg.starts_with("tsconfig") && seg.ends_with(".json"))
+    skip_reason(rel).is_some()
 }
 
 /// Reads every regular file under `dir` (recursively) except those [`should_skip_path`] skips.

@@ -302,33 +302,46 @@ fn brotli_bomb_is_capped() {
     assert_eq!(out.len(), 20 << 20);
 }
 
+/// Landfall's rule, not the Capgo CLI's: the CLI skips every path that merely *contains*
+/// `.git`, `node_modules`, `package-lock.json` or `tsconfig…json`; Landfall deliberately keeps
+/// all of those except `.git` directories and a top-level `node_modules` (docs/PROTOCOL.md).
 #[test]
-fn skip_list_matches_the_cli() {
-    for skip in [
-        ".DS_Store",
-        "assets/.DS_Store",
-        ".git/config",
-        ".gitignore",
-        "sub/.gitignore",
-        ".github/workflows/x.yml",
-        "node_modules/x/index.js",
-        "a/node_modules/b.js",
-        "package-lock.json",
-        "tsconfig.json",
-        "tsconfig.app.json",
-        "src/tsconfig.spec.json",
-        "tsconfig.base.json",
+fn skip_rule_drops_only_what_is_not_app_content() {
+    use landfall_crypto::{skip_reason, SkipReason};
+    for (skip, reason) in [
+        (".DS_Store", SkipReason::DsStore),
+        ("assets/.DS_Store", SkipReason::DsStore),
+        (".git", SkipReason::Git),
+        (".git/config", SkipReason::Git),
+        ("vendor/lib/.git/HEAD", SkipReason::Git),
+        ("node_modules", SkipReason::TopLevelNodeModules),
+        ("node_modules/x/index.js", SkipReason::TopLevelNodeModules),
     ] {
+        assert_eq!(skip_reason(skip), Some(reason), "{skip}");
         assert!(should_skip_path(skip), "{skip}");
     }
     for keep in [
         "index.html",
         "assets/app.js",
+        // Kept by Landfall, skipped by the Capgo CLI:
+        "a/node_modules/b.js",
+        "pdfjs/cmaps/node_modules/pdfjs-dist/cmaps/a.bcmap",
+        ".gitignore",
+        "sub/.gitignore",
+        ".github/workflows/x.yml",
+        ".gitkeep",
+        "package-lock.json",
+        "tsconfig.json",
+        "src/tsconfig.spec.json",
+        "my.git/x",
+        "node_modules_backup/x.js",
+        "x.DS_Store.txt",
+        // Kept by both:
         "package.json",
         "tsconfig.js",
-        "config.json",
         "gitignore.txt",
     ] {
+        assert_eq!(skip_reason(keep), None, "{keep}");
         assert!(!should_skip_path(keep), "{keep}");
     }
 }
@@ -349,21 +362,32 @@ fn walk_dir_applies_the_skip_list() {
     write("node_modules/x/index.js", b"x");
     write(".git/HEAD", b"ref");
     write(".DS_Store", b"junk");
+    write("assets/.git/HEAD", b"ref");
+    write("assets/.DS_Store", b"junk");
     write("tsconfig.app.json", b"{}");
     write("package-lock.json", b"{}");
+    write(".gitignore", b"dist");
+    write(
+        "pdfjs/cmaps/node_modules/pdfjs-dist/cmaps/a.bcmap",
+        b"bcmap",
+    );
     let files = walk_dir(root).unwrap();
     let names: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(
         names,
         [
+            ".gitignore",
             "assets/a.js",
             "assets/b.js",
             "assets/deep/empty.txt",
-            "index.html"
+            "index.html",
+            "package-lock.json",
+            "pdfjs/cmaps/node_modules/pdfjs-dist/cmaps/a.bcmap",
+            "tsconfig.app.json",
         ]
     );
     let built = build_manifest(files, None).unwrap();
-    assert_eq!(built.len(), 3, "empty file skipped");
+    assert_eq!(built.len(), 7, "empty file skipped");
 
     let err = walk_dir(&root.join("missing")).unwrap_err();
     assert!(matches!(err, CryptoError::Walk { .. }), "{err:?}");

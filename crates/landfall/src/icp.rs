@@ -746,9 +746,7 @@ pub async fn run(ctx: &Ctx, cmd: IcpCmd) -> Result<()> {
         }
         IcpCmd::Settings(SettingsCmd::Show { app_id }) => {
             let s = client.icp_settings(&app_id).await?;
-            ctx.emit(&s, || {
-                outln!("{}", serde_json::to_string_pretty(&s).unwrap_or_default())
-            })
+            ctx.emit(&s, || print_settings(&s))
         }
         IcpCmd::Settings(SettingsCmd::Set {
             app_id,
@@ -784,7 +782,8 @@ pub async fn run(ctx: &Ctx, cmd: IcpCmd) -> Result<()> {
             }
             let s = client.icp_put_settings(&app_id, &s).await?;
             ctx.emit(&s, || {
-                outln!("{}", serde_json::to_string_pretty(&s).unwrap_or_default())
+                outln!("Saved the ICP settings of {app_id}");
+                print_settings(&s);
             })
         }
         IcpCmd::Compliance(cmd) => compliance(ctx, &client, cmd).await,
@@ -1252,5 +1251,37 @@ async fn incident(ctx: &Ctx, client: &landfall_client::Client, cmd: IncidentCmd)
                 }
             })
         }
+    }
+}
+
+/// Human form of the per-app ICP settings (`icp settings show|set`).
+fn print_settings(s: &IcpSettings) {
+    outln!(
+        "unfiled hosts     {}",
+        if s.refuse_unfiled_hosts {
+            "refused (uploads calling them fail)"
+        } else {
+            "warned about (uploads go through)"
+        }
+    );
+    outln!(
+        "ignored hosts     {}",
+        if s.ignored_hosts.is_empty() {
+            "-".to_owned()
+        } else {
+            s.ignored_hosts.join(", ")
+        }
+    );
+    outln!(
+        "launch date       {}",
+        s.launch_date
+            .map_or_else(|| "- (the approval date)".to_owned(), |d| d.to_string())
+    );
+    if s.certificates.is_empty() {
+        outln!("certificates      -");
+    }
+    for (i, c) in s.certificates.iter().enumerate() {
+        let label = if i == 0 { "certificates" } else { "" };
+        outln!("{label:<18}{} expires {}", c.subject, c.expires_on);
     }
 }

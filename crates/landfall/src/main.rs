@@ -24,6 +24,7 @@ mod icp;
 mod output;
 mod zipper;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -73,13 +74,39 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: landfall_server::ServeArgs) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_from_env("LANDFALL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let (filter, bad_filter) = log_filter(
+        std::env::var("LANDFALL_LOG").ok(),
+        std::env::var("RUST_LOG").ok(),
+    );
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log file or journal gets plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
+    if let Some((var, err)) = bad_filter {
+        eprintln!("warning: ignoring {var}: {err}; logging at info");
+    }
     landfall_server::run(args).await.context("server failed")?;
     Ok(())
+}
+
+/// The log filter: `LANDFALL_LOG` when set (and not empty), else `RUST_LOG`, else `info`. An
+/// invalid value falls back to `info` and is returned so it can be reported once logging runs.
+fn log_filter(
+    landfall_log: Option<String>,
+    rust_log: Option<String>,
+) -> (EnvFilter, Option<(&'static str, String)>) {
+    let chosen = [("LANDFALL_LOG", landfall_log), ("RUST_LOG", rust_log)]
+        .into_iter()
+        .find_map(|(var, value)| value.filter(|v| !v.trim().is_empty()).map(|v| (var, v)));
+    match chosen {
+        None => (EnvFilter::new("info"), None),
+        Some((var, value)) => match EnvFilter::try_new(&value) {
+            Ok(filter) => (filter, None),
+            Err(err) => (EnvFilter::new("info"), Some((var, err.to_string()))),
+        },
+    }
 }
 
 /// Help/version go to stdout with exit 0; real usage errors exit 2 (with a JSON body on stdout
@@ -104,4 +131,30 @@ fn usage_error(err: &clap::Error, json: bool) -> ExitCode {
     }
     let _ = err.print();
     ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(failure::EXIT_USAGE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn landfall_log_wins_over_rust_log() {
+        let some = |s: &str| Some(s.to_owned());
+        let (f, bad) = log_filter(some("debug"), some("error"));
+        assert_eq!(f.to_string(), "debug");
+        assert!(bad.is_none());
+        let (f, _) = log_filter(None, some("warn,landfall_server=debug"));
+        assert_eq!(f.to_string(), "landfall_server=debug,warn");
+        let (f, _) = log_filter(some(""), some("warn"));
+        assert_eq!(
+            f.to_string(),
+            "warn",
+            "an empty LANDFALL_LOG counts as unset"
+        );
+        let (f, _) = log_filter(None, None);
+        assert_eq!(f.to_string(), "info");
+        let (f, bad) = log_filter(some("landfall=notalevel"), None);
+        assert_eq!(f.to_string(), "info");
+        assert_eq!(bad.unwrap().0, "LANDFALL_LOG");
+    }
 }

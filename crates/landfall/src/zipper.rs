@@ -1,7 +1,14 @@
 //! Zips a web build directory the way `@capgo/cli bundle zip` does: entries relative to the
 //! directory with `/` separators, directory entries included, Deflate, `index.html` required at
-//! the root, and the CLI's skip list (`.DS_Store`, `.git*`, `node_modules`, … anywhere in the path,
-//! see [`landfall_crypto::should_skip_path`]) so the zip and the server's delta manifest agree.
+//! the root.
+//!
+//! A bundle keeps every file of the web dir except what is certainly not app content
+//! ([`landfall_crypto::skip_reason`]): `.DS_Store` files anywhere, `.git` directories anywhere,
+//! and a top-level `node_modules` directory. Unlike the Capgo CLI, nested `node_modules`
+//! (e.g. PDF.js character maps copied by a build), `.gitignore`, `package-lock.json` and
+//! `tsconfig*.json` are kept. What was skipped is reported ([`ZipSummary::skipped`]). The server
+//! builds the delta manifest from the zip's own file list, so the manifest lists exactly the
+//! zip's (non-empty) files.
 //!
 //! Unlike the Capgo CLI, timestamps are fixed (1980-01-01), so zipping the same files twice gives
 //! the same bytes and the same sha256.
@@ -24,6 +31,9 @@ pub struct ZipSummary {
     pub files: usize,
     /// Sum of the uncompressed file sizes.
     pub content_bytes: u64,
+    /// Paths left out by the skip rule, relative, in walk order; a skipped directory is listed
+    /// once with a trailing `/` (not every file under it).
+    pub skipped: Vec<String>,
 }
 
 /// Checks that `dir` is a directory with `index.html` at its root; the error says where an
@@ -75,7 +85,9 @@ pub fn zip_dir<W: Write + Seek>(dir: &Path, out: W) -> Result<ZipSummary> {
         entries: Vec::new(),
         files: 0,
         content_bytes: 0,
+        skipped: Vec::new(),
     };
+    let mut skipped = Vec::new();
 
     let walker = walkdir::WalkDir::new(dir)
         .min_depth(1)
@@ -83,7 +95,12 @@ pub fn zip_dir<W: Write + Seek>(dir: &Path, out: W) -> Result<ZipSummary> {
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| match relative(dir, e.path()) {
-            Ok(rel) => !should_skip_path(&rel),
+            Ok(rel) if should_skip_path(&rel) => {
+                let slash = if e.file_type().is_dir() { "/" } else { "" };
+                skipped.push(format!("{rel}{slash}"));
+                false
+            }
+            Ok(_) => true,
             Err(_) => true, // reported below
         });
     for entry in walker {
@@ -109,6 +126,7 @@ pub fn zip_dir<W: Write + Seek>(dir: &Path, out: W) -> Result<ZipSummary> {
         }
         // Sockets, fifos and dangling symlinks are not bundle content: skipped.
     }
+    summary.skipped = skipped;
     let mut out = zip.finish().context("cannot finish the zip")?;
     out.flush().context("cannot write the zip")?;
     Ok(summary)
@@ -199,9 +217,7 @@ mod tests {
         write(root, "assets/.DS_Store", b"junk");
         write(root, ".DS_Store", b"junk");
         write(root, ".git/HEAD", b"ref");
-        write(root, ".gitignore", b"x");
         write(root, "node_modules/x/index.js", b"x");
-        write(root, "assets/node_modules/y.js", b"x");
         write(root, "empty.txt", b"");
         std::fs::create_dir_all(root.join("emptydir")).unwrap();
 
@@ -219,6 +235,10 @@ mod tests {
         ];
         assert_eq!(summary.entries, expected);
         assert_eq!(summary.files, 4);
+        assert_eq!(
+            summary.skipped,
+            [".DS_Store", ".git/", "assets/.DS_Store", "node_modules/"]
+        );
         let mut listed = names(&bytes);
         listed.sort();
         assert_eq!(listed, expected);
@@ -236,6 +256,58 @@ mod tests {
         let mut again = Cursor::new(Vec::new());
         zip_dir(root, &mut again).unwrap();
         assert_eq!(again.into_inner(), bytes);
+    }
+
+    /// Landfall keeps what the Capgo CLI's substring rules would drop: nested `node_modules`
+    /// (PDF.js character maps), `.gitignore`, `.github/`, `package-lock.json`, `tsconfig*.json`.
+    #[test]
+    fn keeps_every_app_file_the_capgo_cli_would_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "index.html", b"<html></html>");
+        write(
+            root,
+            "pdfjs/cmaps/node_modules/pdfjs-dist/cmaps/a.bcmap",
+            b"cmap",
+        );
+        write(root, ".gitignore", b"x");
+        write(root, ".github/x.yml", b"x");
+        write(root, "package-lock.json", b"{}");
+        write(root, "tsconfig.json", b"{}");
+        write(root, "vendor/lib/.git/HEAD", b"ref");
+
+        let mut buf = Cursor::new(Vec::new());
+        let summary = zip_dir(root, &mut buf).unwrap();
+        let mut listed = names(&buf.into_inner());
+        listed.sort();
+        assert_eq!(
+            listed,
+            [
+                ".github/",
+                ".github/x.yml",
+                ".gitignore",
+                "index.html",
+                "package-lock.json",
+                "pdfjs/",
+                "pdfjs/cmaps/",
+                "pdfjs/cmaps/node_modules/",
+                "pdfjs/cmaps/node_modules/pdfjs-dist/",
+                "pdfjs/cmaps/node_modules/pdfjs-dist/cmaps/",
+                "pdfjs/cmaps/node_modules/pdfjs-dist/cmaps/a.bcmap",
+                "tsconfig.json",
+                "vendor/",
+                "vendor/lib/",
+            ]
+        );
+        assert_eq!(summary.skipped, ["vendor/lib/.git/"]);
+        // The delta manifest side walks with the same rule.
+        let walked: Vec<String> = landfall_crypto::walk_dir(root)
+            .unwrap()
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        let zipped_files: Vec<&String> = listed.iter().filter(|n| !n.ends_with('/')).collect();
+        assert_eq!(walked.iter().collect::<Vec<_>>(), zipped_files);
     }
 
     #[test]

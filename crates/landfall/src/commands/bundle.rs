@@ -298,7 +298,7 @@ async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
             .create_external_bundle(&app_id, &body)
             .await
             .with_context(|| format!("cannot register external bundle {version} of {app_id}"))?;
-        return report(ctx, &app_id, &result);
+        return report(ctx, &app_id, &result, &Extras::default());
     }
 
     let path = args
@@ -306,6 +306,7 @@ async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
         .context("a directory or zip to upload is required")?;
     let meta =
         std::fs::metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut extras = Extras::default();
     let zip = if meta.is_dir() {
         let spinner = spinner(&format!("zipping {}", path.display()), ctx.json());
         let (dir, keep) = (path.clone(), args.keep_zip.clone());
@@ -323,6 +324,7 @@ async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
                 output::size(summary.content_bytes)
             );
         }
+        extras.skipped = Some(summary.skipped);
         zip
     } else {
         ZipFile::Kept(path.clone())
@@ -348,10 +350,13 @@ async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
         let signer = encrypt::read_signing_key(key_path)?;
         let zip_path = zip.path().to_owned();
         let delta = args.delta;
+        let spinner = spinner("encrypting and signing…", ctx.json());
         let enc =
             tokio::task::spawn_blocking(move || encrypt::encrypt_bundle(&zip_path, &signer, delta))
                 .await
-                .context("encryption task failed")??;
+                .context("encryption task failed");
+        spinner.finish_and_clear();
+        let enc = enc??;
         if !ctx.json() {
             eprintln!("Encrypted and signed with key {}", enc.key_id);
         }
@@ -391,6 +396,9 @@ async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
     let len = std::fs::metadata(&body_path)
         .with_context(|| format!("cannot read {}", body_path.display()))?
         .len();
+    if params.session_key.is_some() {
+        extras.encrypted_bytes = Some(len);
+    }
     let bar = progress_bar(len, ctx.json());
     let on_progress = {
         let bar = bar.clone();
@@ -423,20 +431,71 @@ async fn upload(ctx: &Ctx, args: UploadArgs) -> Result<()> {
             .into());
         }
     }
-    report(ctx, &app_id, &result)
+    report(ctx, &app_id, &result, &extras)
 }
 
-fn report(ctx: &Ctx, app_id: &str, result: &UploadResult) -> Result<()> {
+/// What the upload knows beyond the server's answer.
+#[derive(Debug, Default)]
+struct Extras {
+    /// Paths the zipper left out (directory uploads only).
+    skipped: Option<Vec<String>>,
+    /// Size of the encrypted zip that was sent (encrypted uploads only).
+    encrypted_bytes: Option<u64>,
+}
+
+/// `bundle upload --json`: the server's answer, plus `skipped` for directory uploads.
+#[derive(Debug, Serialize)]
+struct UploadReport<'a> {
+    #[serde(flatten)]
+    result: &'a UploadResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<&'a [String]>,
+}
+
+/// How many paths to name in the human "skipped" line.
+const SKIPPED_SHOWN: usize = 3;
+
+/// `3 paths: .DS_Store, .git/, node_modules/` (at most [`SKIPPED_SHOWN`] named).
+fn skipped_line(skipped: &[String]) -> String {
+    let noun = if skipped.len() == 1 { "path" } else { "paths" };
+    let mut line = format!("{} {noun} (not app content): ", skipped.len());
+    line.push_str(&skipped[..skipped.len().min(SKIPPED_SHOWN)].join(", "));
+    if skipped.len() > SKIPPED_SHOWN {
+        line.push_str(&format!(", … {} more", skipped.len() - SKIPPED_SHOWN));
+    }
+    line
+}
+
+/// `1.2 KiB (1234 bytes)`, or `1.2 KiB (1234 bytes; encrypted 1.3 KiB)`.
+fn size_line(plain: u64, encrypted: Option<u64>) -> String {
+    match encrypted {
+        Some(enc) => format!(
+            "{} ({plain} bytes; encrypted {})",
+            output::size(plain),
+            output::size(enc)
+        ),
+        None => format!("{} ({plain} bytes)", output::size(plain)),
+    }
+}
+
+fn report(ctx: &Ctx, app_id: &str, result: &UploadResult, extras: &Extras) -> Result<()> {
     for w in &result.warnings {
         eprintln!("warning: {w}");
     }
-    ctx.emit(result, || {
+    let json = UploadReport {
+        result,
+        skipped: extras.skipped.as_deref(),
+    };
+    ctx.emit(&json, || {
         let b = &result.bundle;
         outln!("Uploaded bundle {} of {app_id}", b.version);
         if b.size == 0 && b.external_url.is_some() {
             outln!("  size     unknown (pass --size to record it)");
         } else {
-            outln!("  size     {} ({} bytes)", output::size(b.size), b.size);
+            outln!("  size     {}", size_line(b.size, extras.encrypted_bytes));
+        }
+        if let Some(skipped) = extras.skipped.as_deref().filter(|s| !s.is_empty()) {
+            outln!("  skipped  {}", skipped_line(skipped));
         }
         outln!("  sha256   {}", b.sha256);
         if let Some(url) = &b.external_url {
@@ -558,4 +617,37 @@ fn progress_bar(len: u64, json: bool) -> ProgressBar {
     }
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skipped_line_names_the_first_few() {
+        let one = vec![".DS_Store".to_owned()];
+        assert_eq!(skipped_line(&one), "1 path (not app content): .DS_Store");
+        let many: Vec<String> = [
+            ".DS_Store",
+            ".git/",
+            "a/.DS_Store",
+            "node_modules/",
+            "b/.git/",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        assert_eq!(
+            skipped_line(&many),
+            "5 paths (not app content): .DS_Store, .git/, a/.DS_Store, … 2 more"
+        );
+    }
+
+    #[test]
+    fn size_line_is_one_line_with_the_encrypted_size() {
+        assert_eq!(size_line(2048, None), "2.0 KiB (2048 bytes)");
+        assert_eq!(
+            size_line(2048, Some(2064)),
+            "2.0 KiB (2048 bytes; encrypted 2.0 KiB)"
+        );
+    }
 }

@@ -730,7 +730,9 @@ async fn device_gets_exactly(
 /// A delta update played like the plugin does it (protocol §7.3): a device on A gets B's
 /// encrypted manifest, keeps every file it already has (same sha256), downloads the others (with
 /// `Range` resumes), decrypts and brotli-decodes them, and ends up with exactly B; what it
-/// downloaded is exactly what the upload reported.
+/// downloaded is exactly what the upload reported. The web dirs hold a nested `node_modules`
+/// (PDF.js character maps, as a real build copies them): kept in the zip AND the manifest; only
+/// the top-level `node_modules` and `.DS_Store` are skipped, and the upload says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delta_update_device_rebuilds_b_from_a() {
     use rand::RngCore;
@@ -755,6 +757,10 @@ async fn delta_update_device_rebuilds_b_from_a() {
     write(&a.join("assets/style.css"), b"body { margin: 0 }\n");
     write(&a.join("assets/logo.bin"), &random(30_000));
     write(&a.join("assets/old.txt"), b"only in A\n");
+    write(
+        &a.join("pdfjs/cmaps/node_modules/pdfjs-dist/cmaps/a.bcmap"),
+        b"\xe0\x01bcmap",
+    );
     // B: big.js changed, new.bin added, old.txt removed.
     let b = work.path().join("B");
     for (rel, data) in landfall_crypto::walk_dir(&a).unwrap() {
@@ -765,6 +771,14 @@ async fn delta_update_device_rebuilds_b_from_a() {
     write(&b.join("assets/big.js"), &big);
     write(&b.join("assets/new.bin"), &random(50_000));
     std::fs::remove_file(b.join("assets/old.txt")).unwrap();
+    // Not app content, in both: skipped by the zipper.
+    for dir in [&a, &b] {
+        write(
+            &dir.join("node_modules/left-pad/index.js"),
+            b"module.exports = 1",
+        );
+        write(&dir.join(".DS_Store"), b"finder");
+    }
 
     let server = Server::start().await;
     let http = reqwest::Client::new();
@@ -803,11 +817,16 @@ async fn delta_update_device_rebuilds_b_from_a() {
             .json()
     };
     let up_a = upload(&a, "1.0.0");
-    assert_eq!(up_a["delta"]["files"], 6, "{up_a}");
+    assert_eq!(up_a["delta"]["files"], 7, "{up_a}");
+    assert_eq!(
+        up_a["skipped"],
+        json!([".DS_Store", "node_modules/"]),
+        "{up_a}"
+    );
     let up_b = upload(&b, "1.1.0");
     let delta = &up_b["delta"];
     assert_eq!(delta["previous_version"], "1.0.0", "{up_b}");
-    assert_eq!(delta["files"], 6, "{up_b}");
+    assert_eq!(delta["files"], 7, "{up_b}");
     let reported_bytes = delta["download_bytes_from_previous"].as_u64().unwrap();
     let reported_reused = delta["reused_files"].as_u64().unwrap();
     assert!(
@@ -833,6 +852,34 @@ async fn delta_update_device_rebuilds_b_from_a() {
     let session = verifier
         .open_session_key(answer["session_key"].as_str().unwrap())
         .unwrap();
+    const BCMAP: &str = "pdfjs/cmaps/node_modules/pdfjs-dist/cmaps/a.bcmap";
+    let listed: Vec<&str> = manifest
+        .iter()
+        .map(|e| e["file_name"].as_str().unwrap())
+        .collect();
+    assert!(
+        listed.contains(&BCMAP),
+        "manifest lacks {BCMAP}: {listed:?}"
+    );
+    // The full zip holds exactly the manifest's files (plus directory entries).
+    let zip_plain = landfall_crypto::decrypt_bytes(
+        &session,
+        &download_resuming(&http, answer["url"].as_str().unwrap()).await,
+    )
+    .unwrap();
+    let archive = zip::ZipArchive::new(std::io::Cursor::new(zip_plain)).unwrap();
+    let mut zipped: Vec<&str> = archive.file_names().filter(|n| !n.ends_with('/')).collect();
+    zipped.sort_unstable();
+    let mut manifest_paths: Vec<&str> = listed
+        .iter()
+        .map(|n| n.strip_suffix(".br").unwrap_or(n))
+        .collect();
+    manifest_paths.sort_unstable();
+    assert_eq!(
+        zipped, manifest_paths,
+        "zip and manifest list different files"
+    );
+    assert!(zipped.contains(&BCMAP), "{zipped:?}");
 
     // What the device has: A's files by sha256 (its installed bundle / delta cache).
     let local: HashMap<[u8; 32], Vec<u8>> = landfall_crypto::walk_dir(&a)
@@ -872,7 +919,7 @@ async fn delta_update_device_rebuilds_b_from_a() {
         );
         write(&rebuilt.join(target), &data);
     }
-    assert_eq!((reused, downloaded), (4, 2), "{answer}");
+    assert_eq!((reused, downloaded), (5, 2), "{answer}");
     assert_eq!(brotli, 1, "the changed big.js comes as big.js.br: {answer}");
     assert_eq!(reused, reported_reused, "{up_b}");
     assert_eq!(

@@ -3,5 +3,7 @@
 
 mod cli;
 mod e2e;
+mod logs;
 mod oracle;
+mod readme;
 mod support;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 pub const BIN: &str = env!("CARGO_BIN_EXE_landfall");
 
 /// Variables of the outer environment that must not leak into the binary under test.
-const LANDFALL_VARS: [&str; 9] = [
+pub const LANDFALL_VARS: [&str; 10] = [
     "LANDFALL_URL",
     "LANDFALL_TOKEN",
     "LANDFALL_LISTEN",
@@ -20,6 +20,7 @@ const LANDFALL_VARS: [&str; 9] = [
     "LANDFALL_MAX_BUNDLE_BYTES",
     "LANDFALL_ADMIN_TOKEN",
     "LANDFALL_LOG",
+    "RUST_LOG",
 ];
 
 /// A finished CLI run.
@@ -107,6 +108,12 @@ impl Server {
     /// Starts `landfall serve` on a free port with a fresh data dir and admin token, and waits
     /// until `GET /updates` answers `{"status":"ok"}`.
     pub async fn start() -> Server {
+        Self::start_with(&[("LANDFALL_LOG", "info")]).await
+    }
+
+    /// [`Server::start`] with these extra environment variables (and no `LANDFALL_LOG` unless
+    /// given here). stdout and stderr both go to a file ([`Server::log`]), not a terminal.
+    pub async fn start_with(env: &[(&str, &str)]) -> Server {
         let data = tempfile::tempdir().unwrap();
         let port = free_port();
         let token = random_token();
@@ -121,7 +128,7 @@ impl Server {
             ])
             .arg(data.path().join("data"))
             .env("LANDFALL_ADMIN_TOKEN", &token)
-            .env("LANDFALL_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(log_file.try_clone().unwrap())
             .stderr(log_file)
             .spawn()
