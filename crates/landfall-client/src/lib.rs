@@ -31,8 +31,8 @@ pub use error::{Error, ErrorKind};
 pub use landfall_api_types::{
     AddKey, ApiError, AppInfo, AuditInfo, BundleInfo, ChannelFlagsInfo, ChannelFlagsPatch,
     ChannelInfo, CreateApp, CreateChannel, CreateToken, DeltaInfo, DeviceInfo, ExternalBundle,
-    FileSignatures, HistoryEntry, KeyInfo, OverrideInfo, Rollback, RolloutInfo, SetOverride,
-    TokenCreated, TokenInfo, UpdateChannel, UploadParams, UploadResult,
+    FileSignatures, HistoryEntry, KeyInfo, OverrideInfo, ReplacedOverride, Rollback, RolloutInfo,
+    SetOverride, TokenCreated, TokenInfo, UpdateApp, UpdateChannel, UploadParams, UploadResult,
 };
 
 /// Result alias of this crate.
@@ -126,6 +126,12 @@ impl Client {
     pub async fn get_app(&self, app: &str) -> Result<AppInfo> {
         self.json(self.req(Method::GET, self.api(&["apps", app])))
             .await
+    }
+
+    /// `PATCH /api/v1/apps/{app}`: change the app's switches.
+    pub async fn update_app(&self, app: &str, body: &UpdateApp) -> Result<AppInfo> {
+        let url = self.api(&["apps", app]);
+        self.json(self.req(Method::PATCH, url).json(body)).await
     }
 
     // ---- keys -----------------------------------------------------------------------------

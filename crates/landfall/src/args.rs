@@ -80,6 +80,16 @@ pub enum AppCmd {
     List,
     /// Show one app.
     Show { app_id: String },
+    /// Change an app's switches.
+    Set {
+        app_id: String,
+        /// Send bundle `link` and `comment` to devices (off by default, as in Capgo).
+        #[arg(long, value_name = "true|false")]
+        expose_metadata: Option<bool>,
+        /// Store the `custom_id` devices send (on by default; off = never stored).
+        #[arg(long, value_name = "true|false")]
+        allow_device_custom_id: Option<bool>,
+    },
     /// The public keys an app's bundles are signed with.
     #[command(subcommand)]
     Key(AppKeyCmd),

@@ -415,3 +415,164 @@ async fn stats_over_budget_are_dropped_counted_and_still_answered_ok() {
     let r = app.post_json("/stats", &big).await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn keyed_apps_refuse_to_point_devices_at_unsigned_bundles() {
+    // 1.0.1 (plain, the vector zip) serves production; then the app gets a signing key.
+    let app = TestApp::with_vector_bundle().await;
+    upload_version(&app, "1.0.0", "").await;
+    let public_key = std::fs::read_to_string(vectors().join(".capgo_key_v2.pub")).unwrap();
+    let r = app
+        .api(
+            "POST",
+            &format!("/apps/{APP}/keys"),
+            &app.admin,
+            Some(json!({ "public_key": public_key })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let refused = |r: &Reply| {
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json());
+        assert_eq!(r.json()["error"], "bundle_not_signed", "{}", r.json());
+    };
+    // channel set
+    refused(
+        &app.api(
+            "PATCH",
+            &format!("/apps/{APP}/channels/production"),
+            &app.admin,
+            Some(json!({ "bundle": "1.0.0" })),
+        )
+        .await,
+    );
+    // rollback to a named unsigned version; an automatic rollback skips unsigned history and
+    // has nothing signed to go back to, so it says so.
+    refused(
+        &app.api(
+            "POST",
+            &format!("/apps/{APP}/channels/production/rollback"),
+            &app.admin,
+            Some(json!({ "to": "1.0.0" })),
+        )
+        .await,
+    );
+    // the kill switch
+    let incident = app
+        .api(
+            "POST",
+            &format!("/apps/{APP}/icp/incidents"),
+            &app.admin,
+            Some(json!({ "title": "bad", "severity": "critical" })),
+        )
+        .await
+        .json();
+    let id = incident["id"].as_i64().unwrap();
+    let ks = |target: &str| json!({ "target": target, "note": "pull" });
+    refused(
+        &app.api(
+            "POST",
+            &format!("/apps/{APP}/icp/incidents/{id}/kill-switch"),
+            &app.admin,
+            Some(ks("1.0.0")),
+        )
+        .await,
+    );
+    assert_eq!(
+        app.state
+            .store
+            .get_channel(APP, "production")
+            .await
+            .unwrap()
+            .bundle_id
+            .is_some(),
+        true
+    );
+    // builtin stays possible, for every one of them.
+    let r = app
+        .api(
+            "POST",
+            &format!("/apps/{APP}/icp/incidents/{id}/kill-switch"),
+            &app.admin,
+            Some(ks("builtin")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json());
+    let r = app
+        .api(
+            "PATCH",
+            &format!("/apps/{APP}/channels/production"),
+            &app.admin,
+            Some(json!({ "bundle": "builtin" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_kill_switch_moves_every_channel_or_none() {
+    let app = app_with_beta().await;
+    for name in ["c1", "c2", "c3", "c4", "c5"] {
+        let r = app
+            .api(
+                "POST",
+                &format!("/apps/{APP}/channels"),
+                &app.admin,
+                Some(json!({ "name": name, "bundle": "1.0.2" })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    app.api(
+        "PATCH",
+        &format!("/apps/{APP}/channels/c3"),
+        &app.admin,
+        Some(json!({ "rollout": { "bundle": "1.0.1", "percent": 30.0, "paused": false } })),
+    )
+    .await;
+    let id = app
+        .api(
+            "POST",
+            &format!("/apps/{APP}/icp/incidents"),
+            &app.admin,
+            Some(json!({ "title": "pull 1.0.2", "severity": "critical" })),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let r = app
+        .api(
+            "POST",
+            &format!("/apps/{APP}/icp/incidents/{id}/kill-switch"),
+            &app.admin,
+            Some(json!({ "target": "1.0.1", "note": "pull" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json());
+    let moved = r.json()["channels"].as_array().unwrap().len();
+    assert_eq!(moved, 7);
+    for c in app.state.store.list_channels(APP).await.unwrap() {
+        let target = app
+            .state
+            .store
+            .get_bundle_by_id(c.bundle_id.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            (c.name.as_str(), target.version.as_str(), c.rollout),
+            (c.name.as_str(), "1.0.1", None)
+        );
+    }
+    // One history row per channel, all in the audit log as kill switch moves.
+    let audit = app
+        .api("GET", &format!("/apps/{APP}/audit"), &app.admin, None)
+        .await
+        .json();
+    let kills = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "channel_kill_switch")
+        .count();
+    assert_eq!(kills, 7);
+}

@@ -1,7 +1,7 @@
-//! `landfall app create|list|show`.
+//! `landfall app create|list|show|set` and `landfall app key …`.
 
 use anyhow::{Context, Result};
-use landfall_client::{AddKey, CreateApp};
+use landfall_client::{AddKey, AppInfo, CreateApp, UpdateApp};
 
 use super::Ctx;
 use crate::args::{AppCmd, AppKeyCmd};
@@ -23,11 +23,19 @@ pub async fn run(ctx: &Ctx, cmd: AppCmd) -> Result<()> {
         AppCmd::List => {
             let apps = client.list_apps().await.context("cannot list apps")?;
             ctx.emit(&apps, || {
-                let mut t = Table::new(&["APP", "NAME", "CREATED"]);
+                let mut t = Table::new(&[
+                    "APP",
+                    "NAME",
+                    "EXPOSE METADATA",
+                    "STORE CUSTOM ID",
+                    "CREATED",
+                ]);
                 for a in &apps {
                     t.row(vec![
                         a.app_id.clone(),
                         a.name.clone(),
+                        yes_no(a.expose_metadata),
+                        yes_no(a.allow_device_custom_id),
                         output::time(a.created_at),
                     ]);
                 }
@@ -39,10 +47,33 @@ pub async fn run(ctx: &Ctx, cmd: AppCmd) -> Result<()> {
                 .get_app(&app_id)
                 .await
                 .with_context(|| format!("cannot read app {app_id}"))?;
+            ctx.emit(&app, || print_app(&app))
+        }
+        AppCmd::Set {
+            app_id,
+            expose_metadata,
+            allow_device_custom_id,
+        } => {
+            if expose_metadata.is_none() && allow_device_custom_id.is_none() {
+                return Err(crate::failure::CliError::new(
+                    crate::failure::EXIT_USAGE,
+                    "nothing_to_change",
+                    "nothing to change: give --expose-metadata true|false or \
+                     --allow-device-custom-id true|false",
+                )
+                .into());
+            }
+            let body = UpdateApp {
+                expose_metadata,
+                allow_device_custom_id,
+            };
+            let app = client
+                .update_app(&app_id, &body)
+                .await
+                .with_context(|| format!("cannot change app {app_id}"))?;
             ctx.emit(&app, || {
-                outln!("app      {}", app.app_id);
-                outln!("name     {}", app.name);
-                outln!("created  {}", output::time(app.created_at));
+                outln!("Changed app {}", app.app_id);
+                print_app(&app);
             })
         }
         AppCmd::Key(AppKeyCmd::Add { app_id, public_key }) => {
@@ -84,4 +115,27 @@ pub async fn run(ctx: &Ctx, cmd: AppCmd) -> Result<()> {
             ctx.emit(&value, || outln!("Removed key {key_id} of {app_id}"))
         }
     }
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_owned()
+}
+
+fn print_app(app: &AppInfo) {
+    outln!("app                     {}", app.app_id);
+    outln!("name                    {}", app.name);
+    outln!(
+        "expose metadata         {} (bundle link/comment {} devices)",
+        yes_no(app.expose_metadata),
+        if app.expose_metadata {
+            "reach"
+        } else {
+            "do not reach"
+        }
+    );
+    outln!(
+        "store device custom id  {}",
+        yes_no(app.allow_device_custom_id)
+    );
+    outln!("created                 {}", output::time(app.created_at));
 }

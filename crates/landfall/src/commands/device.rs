@@ -36,7 +36,8 @@ pub async fn run(ctx: &Ctx, cmd: DeviceCmd) -> Result<()> {
                     "BUNDLE",
                     "NATIVE",
                     "CHANNEL",
-                    "OVERRIDE",
+                    "ASSIGNED",
+                    "BY",
                     "LAST SEEN",
                 ]);
                 for d in &devices {
@@ -47,6 +48,10 @@ pub async fn run(ctx: &Ctx, cmd: DeviceCmd) -> Result<()> {
                         d.version_build.clone(),
                         d.channel.clone(),
                         output::opt(d.override_channel.as_deref()),
+                        match (&d.override_set_by, d.override_at) {
+                            (Some(by), Some(at)) => format!("{by}, {}", output::time(at)),
+                            _ => "-".to_owned(),
+                        },
                         output::time(d.last_seen),
                     ]);
                 }
@@ -81,7 +86,15 @@ pub async fn run(ctx: &Ctx, cmd: DeviceCmd) -> Result<()> {
                         "Device {} now gets channel {}",
                         info.device_id,
                         info.channel
-                    )
+                    );
+                    if let Some(r) = &info.replaced {
+                        outln!(
+                            "  replaced channel {} set by {} at {}",
+                            r.channel,
+                            r.set_by,
+                            output::time(r.at)
+                        );
+                    }
                 })
             }
         }

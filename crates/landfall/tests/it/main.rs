@@ -2,6 +2,7 @@
 //! `landfall serve` played by a simulated Capgo device.
 
 mod cli;
+mod control_plane;
 mod e2e;
 mod logs;
 mod oracle;
