@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod download;
 pub mod error;
 pub mod icp;
+pub mod limits;
 pub mod openapi;
 pub mod plugin;
 pub mod recorder;
@@ -50,7 +51,8 @@ pub fn build_router(state: Shared) -> Router {
         )
         .route("/blobs/{key}", get(download::blob))
         .route("/icp/{app_id}", get(icp::public_display))
-        .route("/healthz", get(|| async { "ok" }));
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(axum::middleware::from_fn(limits::plugin_413));
     let api = Router::new()
         .route("/apps", post(apps::create).get(apps::list))
         .route("/apps/{app}", get(apps::get))
@@ -102,6 +104,7 @@ pub fn build_router(state: Shared) -> Router {
                 "no such API route; see /api/v1/openapi.json",
             )
         })
+        .layer(axum::middleware::from_fn(limits::admin_413))
         .layer(TraceLayer::new_for_http());
     Router::new()
         .merge(plugin)

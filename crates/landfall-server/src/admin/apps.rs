@@ -25,9 +25,10 @@ fn info(a: App) -> AppInfo {
 pub async fn create(
     State(s): State<Shared>,
     caller: Caller,
-    JsonBody(req): JsonBody<CreateApp>,
+    body: JsonBody<CreateApp>,
 ) -> HttpResult<(StatusCode, Json<AppInfo>)> {
     caller.require(None, Role::Admin)?;
+    let req = body.parse()?;
     landfall_core::names::app_id(&req.app_id)
         .map_err(|e| HttpError::bad_request("invalid_app_id", e.to_string()))?;
     let name = req.name.unwrap_or_else(|| req.app_id.clone());

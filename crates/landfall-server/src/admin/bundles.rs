@@ -59,7 +59,10 @@ fn check_min_update(v: &Option<String>) -> HttpResult<()> {
         semver::Version::parse(v).map_err(|_| {
             HttpError::bad_request(
                 "invalid_min_update_version",
-                format!("min_update_version {v:?} is not a semantic version such as 1.2.0"),
+                format!(
+                    "min_update_version {:?} is not a semantic version such as 1.2.0",
+                    landfall_core::clip(v)
+                ),
             )
         })?;
     }
@@ -70,7 +73,7 @@ async fn version_free(s: &Shared, app: &str, version: &str) -> HttpResult<()> {
     match s.store.get_bundle(app, version).await {
         Ok(_) => Err(HttpError::conflict(
             "version_exists",
-            format!("version {version} already exists in {app}; version names are immutable, upload a new version"),
+            format!("version {} already exists in {app}; version names are immutable, upload a new version", landfall_core::clip(version)),
         )),
         Err(StoreError::NotFound(_)) => Ok(()),
         Err(e) => Err(e.into()),
@@ -544,13 +547,13 @@ pub async fn upload(
     params: Result<Query<UploadParams>, axum::extract::rejection::QueryRejection>,
     req: Request,
 ) -> HttpResult<(StatusCode, Json<UploadResult>)> {
+    caller.require(Some(&app), Role::Upload)?;
     let Query(p) = params.map_err(|e| {
         HttpError::bad_request(
             "invalid_query",
             format!("{}; `version` is required", e.body_text()),
         )
     })?;
-    caller.require(Some(&app), Role::Upload)?;
     existing_app(&s, &app).await?;
     check_version(&p.version)?;
     check_min_update(&p.min_update_version)?;
@@ -673,9 +676,10 @@ pub async fn external(
     State(s): State<Shared>,
     caller: Caller,
     Path(app): Path<String>,
-    JsonBody(req): JsonBody<ExternalBundle>,
+    body: JsonBody<ExternalBundle>,
 ) -> HttpResult<(StatusCode, Json<UploadResult>)> {
     caller.require(Some(&app), Role::Upload)?;
+    let req = body.parse()?;
     existing_app(&s, &app).await?;
     check_version(&req.version)?;
     check_min_update(&req.min_update_version)?;
@@ -757,7 +761,10 @@ pub async fn find(s: &Shared, app: &str, version: &str) -> HttpResult<Bundle> {
     s.store.get_bundle(app, version).await.map_err(|e| match e {
         StoreError::NotFound(_) => HttpError::not_found(
             "bundle_not_found",
-            format!("bundle {version} does not exist in {app}; see `landfall bundle list {app}`"),
+            format!(
+                "bundle {} does not exist in {app}; see `landfall bundle list {app}`",
+                landfall_core::clip(&version)
+            ),
         ),
         other => other.into(),
     })

@@ -27,9 +27,10 @@ fn info(t: Token) -> TokenInfo {
 pub async fn create(
     State(s): State<Shared>,
     caller: Caller,
-    JsonBody(req): JsonBody<CreateToken>,
+    body: JsonBody<CreateToken>,
 ) -> HttpResult<(StatusCode, Json<TokenCreated>)> {
     caller.require(None, Role::Admin)?;
+    let req = body.parse()?;
     if req.name.trim().is_empty() || req.name.len() > 64 {
         return Err(HttpError::bad_request(
             "invalid_name",
@@ -49,7 +50,7 @@ pub async fn create(
             Scope::parse(raw).ok_or_else(|| {
                 HttpError::bad_request(
                     "invalid_scope",
-                    format!("scope {raw:?} must be APP:ROLE with ROLE read, upload or admin and APP an app id or *"),
+                    format!("scope {:?} must be APP:ROLE with ROLE read, upload or admin and APP an app id or *", landfall_core::clip(raw)),
                 )
             })
         })
