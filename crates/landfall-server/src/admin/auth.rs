@@ -13,6 +13,9 @@ use crate::state::Shared;
 /// Prefix of every Landfall token (makes leaked tokens easy to grep for).
 pub const TOKEN_PREFIX: &str = "lf_";
 
+/// Shortest `LANDFALL_ADMIN_TOKEN` accepted (generated tokens are 46 characters).
+pub const MIN_ENV_TOKEN_CHARS: usize = 32;
+
 /// A fresh random token: `lf_` + 43 base64url characters (256 bits).
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];

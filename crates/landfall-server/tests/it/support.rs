@@ -73,6 +73,7 @@ impl TestApp {
             data_dir: dir.path().to_owned(),
             public_url: None,
             max_bundle_bytes,
+            timeouts: Default::default(),
         };
         let state = Arc::new(AppState {
             store,

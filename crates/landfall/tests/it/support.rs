@@ -107,6 +107,11 @@ impl Server {
     /// Starts `landfall serve` on a free port with a fresh data dir and admin token, and waits
     /// until `GET /updates` answers `{"status":"ok"}`.
     pub async fn start() -> Server {
+        Self::start_with(&[]).await
+    }
+
+    /// Like [`Server::start`] with extra `landfall serve` arguments.
+    pub async fn start_with(extra: &[&str]) -> Server {
         let data = tempfile::tempdir().unwrap();
         let port = free_port();
         let token = random_token();
@@ -120,6 +125,7 @@ impl Server {
                 "--data-dir",
             ])
             .arg(data.path().join("data"))
+            .args(extra)
             .env("LANDFALL_ADMIN_TOKEN", &token)
             .env("LANDFALL_LOG", "info")
             .stdout(log_file.try_clone().unwrap())
@@ -156,6 +162,11 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The server's data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self._data.path().join("data")
     }
 
     /// The server's stdout+stderr so far.
