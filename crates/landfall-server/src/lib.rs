@@ -238,6 +238,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         settings: settings.clone(),
         tmp_dir,
         icp: icp::IcpState::open(&settings.data_dir).await?,
+        auth_failures: Default::default(),
     });
     tracing::info!(
         listen = %settings.listen,

@@ -274,3 +274,87 @@ async fn too_large_bodies_answer_json_413() {
         assert!(v["message"].as_str().unwrap().contains("1 MiB"), "{v}");
     }
 }
+
+/// The last active `*:admin` token cannot be revoked; token changes are audited server-wide.
+#[tokio::test]
+async fn the_last_admin_token_cannot_be_revoked() {
+    let app = TestApp::new().await;
+    let tokens = app.api("GET", "/tokens", &app.admin, None).await.json();
+    let admin_id = tokens[0]["id"].as_i64().unwrap();
+    let r = app
+        .api("DELETE", &format!("/tokens/{admin_id}"), &app.admin, None)
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", text(&r));
+    assert_eq!(r.json()["error"], "last_admin_token");
+    assert!(r.json()["message"].as_str().unwrap().contains("*:admin"));
+    // With a second admin, the first can go; then the second is the last one.
+    let second = app.token_with("*:admin").await;
+    let r = app
+        .api("DELETE", &format!("/tokens/{admin_id}"), &second, None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", text(&r));
+    let list = app.api("GET", "/tokens", &second, None).await.json();
+    let second_id = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["revoked_at"].is_null())
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = app
+        .api("DELETE", &format!("/tokens/{second_id}"), &second, None)
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let audit = app.state.store.list_audit("*", 0, i64::MAX).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert!(actions.contains(&"token_create"), "{actions:?}");
+    assert!(actions.contains(&"token_revoke"), "{actions:?}");
+}
+
+async fn check_from(app: &TestApp, ip: &str, token: &str) -> (StatusCode, std::time::Duration) {
+    let mut req = Request::get("/api/v1/apps")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    let start = std::time::Instant::now();
+    let r = app.send(req).await;
+    (r.status, start.elapsed())
+}
+
+/// After 5 failures in a minute from one IP, further failures are answered ever more slowly;
+/// good tokens and other IPs are not slowed.
+#[tokio::test]
+async fn failed_token_checks_are_slowed_per_ip() {
+    use std::time::Duration;
+    let app = TestApp::new().await;
+    let bad = "lf_not-a-real-token";
+    for _ in 0..5 {
+        let (status, took) = check_from(&app, "203.0.113.7", bad).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(took < Duration::from_millis(200), "{took:?}");
+    }
+    let (status, t6) = check_from(&app, "203.0.113.7", bad).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(t6 >= Duration::from_millis(250), "{t6:?}");
+    let (_, t7) = check_from(&app, "203.0.113.7", bad).await;
+    assert!(t7 >= Duration::from_millis(500), "{t7:?}");
+    // A good token from the same IP is answered at once; another IP is not slowed.
+    let (status, took) = check_from(&app, "203.0.113.7", &app.admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(took < Duration::from_millis(200), "{took:?}");
+    let (status, took) = check_from(&app, "198.51.100.1", bad).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(took < Duration::from_millis(200), "{took:?}");
+    // The delay is capped.
+    let limiter = landfall_server::admin::auth::FailureLimiter::default();
+    let ip: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+    let mut last = Duration::ZERO;
+    for _ in 0..100 {
+        last = limiter.failed(ip);
+    }
+    assert_eq!(last, landfall_server::admin::auth::MAX_FAILURE_DELAY);
+}

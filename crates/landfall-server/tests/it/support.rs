@@ -85,6 +85,7 @@ impl TestApp {
             icp: landfall_server::icp::IcpState::open(dir.path())
                 .await
                 .unwrap(),
+            auth_failures: Default::default(),
         });
         Self {
             router: build_router(state.clone()),

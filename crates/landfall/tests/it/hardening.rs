@@ -212,3 +212,61 @@ async fn a_short_admin_token_from_the_environment_is_refused() {
 fn vectors() -> std::path::PathBuf {
     vectors_dir()
 }
+
+#[tokio::test]
+async fn an_admin_token_can_be_minted_offline_but_not_under_a_running_server() {
+    let mut server = Server::start().await;
+    let data = server.data_dir();
+    let args = |d: &std::path::Path| {
+        let mut c = landfall();
+        c.args([
+            "token",
+            "create",
+            "--name",
+            "rescue",
+            "--scope",
+            "*:admin",
+            "--data-dir",
+        ])
+        .arg(d);
+        c
+    };
+    let r = run(&mut args(&data));
+    assert_ne!(r.code, 0, "{r:#?}");
+    assert!(
+        r.stderr.contains("in use by another landfall process"),
+        "{r:#?}"
+    );
+    assert!(server.terminate().success());
+    let r = run(&mut args(&data)).ok();
+    let secret = r.stdout.trim().to_owned();
+    assert!(secret.starts_with("lf_"), "{r:#?}");
+    // The server accepts the rescued token.
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut child = landfall()
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(&data)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ok = false;
+    for _ in 0..100 {
+        let r = crate::support::run_cli(&url, &secret, &["token", "list"]);
+        if r.code == 0 {
+            assert!(r.stdout.contains("rescue"), "{r:#?}");
+            ok = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ok, "the rescued token does not work");
+}
