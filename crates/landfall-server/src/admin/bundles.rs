@@ -763,7 +763,7 @@ pub async fn find(s: &Shared, app: &str, version: &str) -> HttpResult<Bundle> {
             "bundle_not_found",
             format!(
                 "bundle {} does not exist in {app}; see `landfall bundle list {app}`",
-                landfall_core::clip(&version)
+                landfall_core::clip(version)
             ),
         ),
         other => other.into(),
