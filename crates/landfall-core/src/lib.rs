@@ -5,11 +5,15 @@
 //! * [`channel`] — channels, their Capgo flags and the bundles they point at.
 //! * [`decide`] — the `/updates` decision (channel resolution, flags, key ids, rollouts).
 //! * [`names`] — validation of app ids, channel names and bundle version names.
+//! * [`clip`] — clipping user input echoed in error messages.
 //! * [`bundle_zip`] — the safety checks every uploaded bundle zip must pass.
 
 pub mod bundle_zip;
 pub mod channel;
+pub mod clip;
 pub mod decide;
 pub mod names;
 pub mod plugin;
 pub mod version;
+
+pub use clip::{clip, clip_with};

@@ -42,7 +42,7 @@ pub fn app_id(s: &str) -> Result<&str, NameError> {
     if is_valid_app_id(s) {
         Ok(s)
     } else {
-        Err(NameError::AppId(s.to_owned()))
+        Err(NameError::AppId(crate::clip(s).into_owned()))
     }
 }
 
@@ -55,16 +55,16 @@ pub fn channel_name(s: &str) -> Result<&str, NameError> {
     if ok {
         Ok(s)
     } else {
-        Err(NameError::Channel(s.to_owned()))
+        Err(NameError::Channel(crate::clip(s).into_owned()))
     }
 }
 
 /// Check a bundle version name: valid semver, not `builtin`, at most 64 characters.
 pub fn bundle_version(s: &str) -> Result<semver::Version, NameError> {
     if s.len() > 64 {
-        return Err(NameError::Version(s.to_owned()));
+        return Err(NameError::Version(crate::clip(s).into_owned()));
     }
-    semver::Version::parse(s).map_err(|_| NameError::Version(s.to_owned()))
+    semver::Version::parse(s).map_err(|_| NameError::Version(crate::clip(s).into_owned()))
 }
 
 /// Whether a device id has the plugin's shape (a UUID, at most 36 chars, case-insensitive).

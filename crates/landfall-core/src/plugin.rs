@@ -118,7 +118,10 @@ impl InfoObject {
         if !is_valid_app_id(app_id) {
             return Err(InvalidRequest::new(
                 "invalid_app_id",
-                format!("app_id {app_id:?} is not a reverse-domain id like com.example.app"),
+                format!(
+                    "app_id {:?} is not a reverse-domain id like com.example.app",
+                    crate::clip(app_id)
+                ),
             ));
         }
         let device_id = non_empty(&self.device_id)
@@ -126,7 +129,7 @@ impl InfoObject {
         if !is_valid_device_id(device_id) {
             return Err(InvalidRequest::new(
                 "invalid_device_id",
-                format!("device_id {device_id:?} is not a UUID"),
+                format!("device_id {:?} is not a UUID", crate::clip(device_id)),
             ));
         }
         let platform_raw = non_empty(&self.platform)
@@ -134,7 +137,10 @@ impl InfoObject {
         let platform = Platform::parse(platform_raw).ok_or_else(|| {
             InvalidRequest::new(
                 "invalid_platform",
-                format!("platform {platform_raw:?} must be ios, android or electron"),
+                format!(
+                    "platform {:?} must be ios, android or electron",
+                    crate::clip(platform_raw)
+                ),
             )
         })?;
         let version_build_raw = non_empty(&self.version_build)
@@ -148,7 +154,10 @@ impl InfoObject {
             Some(coerce_semver(&version_build_raw).ok_or_else(|| {
                 InvalidRequest::new(
                     "semver_error",
-                    format!("version_build {version_build_raw:?} is not a semantic version"),
+                    format!(
+                        "version_build {:?} is not a semantic version",
+                        crate::clip(&version_build_raw)
+                    ),
                 )
             })?)
         };
@@ -156,7 +165,10 @@ impl InfoObject {
         let plugin_version = Version::parse(plugin_raw).map_err(|_| {
             InvalidRequest::new(
                 "semver_error",
-                format!("plugin_version {plugin_raw:?} is not a semantic version"),
+                format!(
+                    "plugin_version {:?} is not a semantic version",
+                    crate::clip(plugin_raw)
+                ),
             )
         })?;
         if let Some(k) = non_empty(&self.key_id) {

@@ -9,6 +9,9 @@ use axum::Json;
 use landfall_api_types::ApiError;
 use landfall_store::StoreError;
 
+/// Longest message sent back (messages clip echoed input far below this; see `landfall_core::clip`).
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
 /// An admin API failure.
 #[derive(Debug)]
 pub struct HttpError {
@@ -74,7 +77,8 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let body = ApiError {
             error: self.code.to_owned(),
-            message: self.message,
+            // A safety net: no message, whatever it echoes, is sent back at full length.
+            message: landfall_core::clip_with(&self.message, MAX_MESSAGE_CHARS).into_owned(),
         };
         (self.status, Json(body)).into_response()
     }

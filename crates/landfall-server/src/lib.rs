@@ -7,12 +7,15 @@
 
 pub mod admin;
 pub mod catalog;
+pub mod datadir;
 pub mod download;
 pub mod error;
 pub mod icp;
+pub mod limits;
 pub mod openapi;
 pub mod plugin;
 pub mod recorder;
+pub mod serve;
 pub mod settings;
 pub mod state;
 pub mod stats;
@@ -51,7 +54,8 @@ pub fn build_router(state: Shared) -> Router {
         )
         .route("/blobs/{key}", get(download::blob))
         .route("/icp/{app_id}", get(icp::public_display))
-        .route("/healthz", get(|| async { "ok" }));
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(axum::middleware::from_fn(limits::plugin_413));
     let api = Router::new()
         .route("/apps", post(apps::create).get(apps::list))
         .route("/apps/{app}", get(apps::get).patch(apps::update))
@@ -103,6 +107,7 @@ pub fn build_router(state: Shared) -> Router {
                 "no such API route; see /api/v1/openapi.json",
             )
         })
+        .layer(axum::middleware::from_fn(limits::admin_413))
         .layer(TraceLayer::new_for_http());
     Router::new()
         .merge(plugin)
@@ -121,6 +126,10 @@ pub fn build_router(state: Shared) -> Router {
 pub enum ServeError {
     #[error(transparent)]
     Settings(#[from] settings::SettingsError),
+    #[error(transparent)]
+    DataDirLock(#[from] datadir::DataDirError),
+    #[error("LANDFALL_ADMIN_TOKEN must be at least {min} characters (it has {0}); generate one with `openssl rand -hex 32`", min = admin::auth::MIN_ENV_TOKEN_CHARS)]
+    AdminTokenTooShort(usize),
     #[error("cannot use data directory {0}: {1}")]
     DataDir(std::path::PathBuf, std::io::Error),
     #[error(
@@ -139,13 +148,17 @@ pub async fn open_embedded(
 ) -> Result<(Arc<SqliteStore>, Arc<dyn BlobStore>, std::path::PathBuf), ServeError> {
     let dir = &settings.data_dir;
     let data_err = |e| ServeError::DataDir(dir.clone(), e);
-    std::fs::create_dir_all(dir).map_err(data_err)?;
+    landfall_store::blob::create_private_dir(dir).map_err(data_err)?;
+    datadir::make_private_tree(dir).map_err(data_err)?;
     let tmp = dir.join("tmp");
-    // Leftovers of uploads interrupted by a crash are never referenced: remove them.
+    // Leftovers of uploads interrupted by a crash are never referenced: remove them. (Only ever
+    // called with the data directory locked: see `datadir::lock`.)
     let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(data_err)?;
+    landfall_store::blob::create_private_dir(&tmp).map_err(data_err)?;
     let blobs = LocalBlobStore::open(dir.join("blobs")).map_err(data_err)?;
-    let store = SqliteStore::open(&dir.join("landfall.db")).await?;
+    let db = dir.join("landfall.db");
+    datadir::precreate_private_file(&db).map_err(data_err)?;
+    let store = SqliteStore::open(&db).await?;
     Ok((Arc::new(store), Arc::new(blobs), tmp))
 }
 
@@ -184,11 +197,24 @@ async fn shutdown_signal() {
 /// `landfall serve`.
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let settings = Settings::resolve(&args)?;
+    let admin_env = std::env::var("LANDFALL_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty());
+    if let Some(t) = &admin_env {
+        if t.chars().count() < admin::auth::MIN_ENV_TOKEN_CHARS {
+            return Err(ServeError::AdminTokenTooShort(t.chars().count()));
+        }
+    }
+    // Before anything in the data directory is touched: one server per directory.
+    let _lock = datadir::lock(&settings.data_dir)?;
+    // Before the staging area is wiped and blobs are swept: the port must be ours.
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| ServeError::Bind(settings.listen, e))?;
     let (sqlite, blobs, tmp_dir) = open_embedded(&settings).await?;
     // One store object, one pool, for every storage trait.
     let store: Arc<dyn Store> = sqlite.clone();
     let icp_store: Arc<dyn landfall_store::icp::IcpStore> = sqlite;
-    let admin_env = std::env::var("LANDFALL_ADMIN_TOKEN").ok();
     if let Some(secret) = admin::auth::bootstrap(store.as_ref(), admin_env.as_deref()).await? {
         // Shown once, on the terminal only: never through the log pipeline.
         println!(
@@ -203,9 +229,6 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
             "removed unreferenced blobs from interrupted uploads"
         );
     }
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .map_err(|e| ServeError::Bind(settings.listen, e))?;
     let catalog = catalog::Catalog::new();
     catalog.load_all(store.as_ref()).await?;
     let devices = Arc::new(recorder::DeviceRecorder::default());
@@ -222,6 +245,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         settings: settings.clone(),
         tmp_dir,
         icp,
+        auth_failures: Default::default(),
     });
     tracing::info!(
         listen = %settings.listen,
@@ -229,9 +253,13 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         public_url = settings.public_url.as_deref().unwrap_or("(from Host header)"),
         "landfall serving"
     );
-    axum::serve(listener, build_router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    serve::serve(
+        listener,
+        build_router(state),
+        settings.timeouts,
+        shutdown_signal(),
+    )
+    .await?;
     let _ = stop_tx.send(true);
     let _ = flusher.await;
     tracing::info!("stopped cleanly");

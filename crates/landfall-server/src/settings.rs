@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -13,6 +14,12 @@ use serde::Deserialize;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Default bundle size limit: 256 MiB.
 pub const DEFAULT_MAX_BUNDLE_BYTES: u64 = 256 << 20;
+/// Default time a client has to send a request's headers, in seconds.
+pub const DEFAULT_HEADER_READ_TIMEOUT: u64 = 10;
+/// Default longest pause inside a request body, in seconds.
+pub const DEFAULT_BODY_READ_TIMEOUT: u64 = 30;
+/// Default time an idle keep-alive connection stays open, in seconds.
+pub const DEFAULT_IDLE_TIMEOUT: u64 = 60;
 
 /// Flags of `landfall serve` (each also readable from its `LANDFALL_*` variable).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -32,6 +39,16 @@ pub struct ServeArgs {
     /// Largest bundle zip accepted, in bytes [default: 268435456].
     #[arg(long, env = "LANDFALL_MAX_BUNDLE_BYTES")]
     pub max_bundle_bytes: Option<u64>,
+    /// Seconds a client has to send a request's headers [default: 10].
+    #[arg(long, env = "LANDFALL_HEADER_READ_TIMEOUT", value_name = "SECONDS")]
+    pub header_read_timeout: Option<u64>,
+    /// Longest pause, in seconds, while a request body arrives (an inactivity limit: large uploads
+    /// may take as long as they keep sending) [default: 30].
+    #[arg(long, env = "LANDFALL_BODY_READ_TIMEOUT", value_name = "SECONDS")]
+    pub body_read_timeout: Option<u64>,
+    /// Seconds an idle keep-alive connection stays open [default: 60].
+    #[arg(long, env = "LANDFALL_IDLE_TIMEOUT", value_name = "SECONDS")]
+    pub idle_timeout: Option<u64>,
 }
 
 /// The TOML file (every key optional).
@@ -42,6 +59,27 @@ pub struct FileSettings {
     pub data_dir: Option<PathBuf>,
     pub public_url: Option<String>,
     pub max_bundle_bytes: Option<u64>,
+    pub header_read_timeout: Option<u64>,
+    pub body_read_timeout: Option<u64>,
+    pub idle_timeout: Option<u64>,
+}
+
+/// Connection timeouts (see [`ServeArgs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub header_read: Duration,
+    pub body_read: Duration,
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            header_read: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT),
+            body_read: Duration::from_secs(DEFAULT_BODY_READ_TIMEOUT),
+            idle: Duration::from_secs(DEFAULT_IDLE_TIMEOUT),
+        }
+    }
 }
 
 /// Resolved settings.
@@ -52,6 +90,7 @@ pub struct Settings {
     /// Without a trailing slash.
     pub public_url: Option<String>,
     pub max_bundle_bytes: u64,
+    pub timeouts: Timeouts,
 }
 
 /// Settings that cannot be used.
@@ -65,6 +104,8 @@ pub enum SettingsError {
         "public URL {0:?} must start with http:// or https:// (e.g. https://updates.example.cn)"
     )]
     PublicUrl(String),
+    #[error("{0} must be at least 1 second")]
+    Timeout(&'static str),
 }
 
 impl Settings {
@@ -80,7 +121,36 @@ impl Settings {
                 return Err(SettingsError::PublicUrl(u.clone()));
             }
         }
+        let secs =
+            |name: &'static str, flag: Option<u64>, file: Option<u64>, default: u64| match flag
+                .or(file)
+                .unwrap_or(default)
+            {
+                0 => Err(SettingsError::Timeout(name)),
+                n => Ok(Duration::from_secs(n)),
+            };
+        let timeouts = Timeouts {
+            header_read: secs(
+                "header_read_timeout",
+                args.header_read_timeout,
+                file.header_read_timeout,
+                DEFAULT_HEADER_READ_TIMEOUT,
+            )?,
+            body_read: secs(
+                "body_read_timeout",
+                args.body_read_timeout,
+                file.body_read_timeout,
+                DEFAULT_BODY_READ_TIMEOUT,
+            )?,
+            idle: secs(
+                "idle_timeout",
+                args.idle_timeout,
+                file.idle_timeout,
+                DEFAULT_IDLE_TIMEOUT,
+            )?,
+        };
         Ok(Self {
+            timeouts,
             listen: args
                 .listen
                 .or(file.listen)
@@ -115,6 +185,32 @@ mod tests {
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(s.data_dir, PathBuf::from("landfall-data"));
         assert_eq!(s.public_url, None);
+        assert_eq!(s.timeouts, Timeouts::default());
+        assert_eq!(s.timeouts.header_read, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn timeouts_flags_beat_file_and_zero_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("landfall.toml");
+        std::fs::write(&path, "header_read_timeout = 5\nidle_timeout = 90\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            header_read_timeout: Some(2),
+            ..Default::default()
+        };
+        let s = Settings::resolve(&args).unwrap();
+        assert_eq!(s.timeouts.header_read, Duration::from_secs(2));
+        assert_eq!(s.timeouts.idle, Duration::from_secs(90));
+        assert_eq!(s.timeouts.body_read, Duration::from_secs(30));
+        let args = ServeArgs {
+            body_read_timeout: Some(0),
+            ..Default::default()
+        };
+        assert!(matches!(
+            Settings::resolve(&args),
+            Err(SettingsError::Timeout("body_read_timeout"))
+        ));
     }
 
     #[test]

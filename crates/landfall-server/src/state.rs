@@ -24,6 +24,8 @@ pub struct AppState {
     pub tmp_dir: PathBuf,
     /// The ICP compliance desk (its store, document blobs, working-day calendar, counters).
     pub icp: crate::icp::IcpState,
+    /// Slows repeated failed token checks per source IP.
+    pub auth_failures: crate::admin::auth::FailureLimiter,
 }
 
 impl std::fmt::Debug for AppState {

@@ -1033,6 +1033,17 @@ impl Store for SqliteStore {
         Ok(r.get(0))
     }
 
+    async fn audit_server(
+        &self,
+        actor: &str,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        Self::audit(&mut tx, "*", actor, action, detail).await?;
+        tx.commit().await.map_err(db)
+    }
+
     async fn list_audit(
         &self,
         app_id: &str,

@@ -62,7 +62,40 @@ fn bad_key(k: &str) -> io::Error {
     )
 }
 
-/// Blobs on the local disk: `<root>/<aa>/<sha256>`.
+/// Create `dir` and its missing parents readable by the owner only (0700 on Unix).
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// Make an existing file or directory readable by the owner only (0600 / 0700 on Unix).
+pub fn make_private(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if std::fs::metadata(path)?.is_dir() {
+            0o700
+        } else {
+            0o600
+        };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+async fn private_dir_async(dir: &Path) -> io::Result<()> {
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || create_private_dir(&dir))
+        .await
+        .map_err(io::Error::other)?
+}
+
+/// Blobs on the local disk: `<root>/<aa>/<sha256>`; directories 0700, files 0600 (Unix).
 #[derive(Debug, Clone)]
 pub struct LocalBlobStore {
     root: PathBuf,
@@ -72,7 +105,8 @@ impl LocalBlobStore {
     /// Use (and create) `root`.
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
-        std::fs::create_dir_all(&root)?;
+        create_private_dir(&root)?;
+        make_private(&root)?;
         Ok(Self { root })
     }
 
@@ -99,12 +133,14 @@ impl BlobStore for LocalBlobStore {
             return Ok(());
         }
         let dir = dst.parent().map(Path::to_owned).unwrap_or_default();
-        tokio::fs::create_dir_all(&dir).await?;
+        private_dir_async(&dir).await?;
+        make_private(src)?;
         tokio::fs::File::open(src).await?.sync_all().await?;
         if tokio::fs::rename(src, &dst).await.is_err() {
             // Different filesystem: copy to a temp name beside the target, sync, then rename.
             let tmp = dir.join(format!(".{sha256}.{}", uuid::Uuid::new_v4()));
             tokio::fs::copy(src, &tmp).await?;
+            make_private(&tmp)?;
             tokio::fs::File::open(&tmp).await?.sync_all().await?;
             tokio::fs::rename(&tmp, &dst).await?;
         }
@@ -117,10 +153,16 @@ impl BlobStore for LocalBlobStore {
             return Ok(());
         }
         let dir = dst.parent().map(Path::to_owned).unwrap_or_default();
-        tokio::fs::create_dir_all(&dir).await?;
+        private_dir_async(&dir).await?;
         let tmp = dir.join(format!(".{sha256}.{}", uuid::Uuid::new_v4()));
-        tokio::fs::write(&tmp, bytes).await?;
-        tokio::fs::File::open(&tmp).await?.sync_all().await?;
+        let mut opts = tokio::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        opts.mode(0o600);
+        let mut f = opts.open(&tmp).await?;
+        tokio::io::AsyncWriteExt::write_all(&mut f, bytes).await?;
+        f.sync_all().await?;
+        drop(f);
         tokio::fs::rename(&tmp, &dst).await?;
         sync_dir(&dir).await
     }

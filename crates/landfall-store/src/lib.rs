@@ -156,6 +156,13 @@ pub trait Store: Send + Sync + 'static {
     async fn list_tokens(&self) -> StoreResult<Vec<Token>>;
     async fn revoke_token(&self, id: i64) -> StoreResult<()>;
     async fn count_tokens(&self) -> StoreResult<i64>;
+    /// Write a server-wide audit entry (`app_id` = `*`), e.g. a token minted offline.
+    async fn audit_server(
+        &self,
+        actor: &str,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> StoreResult<()>;
 }
 
 /// Default flags for a new channel: Capgo's defaults, public when it is the app's first channel.

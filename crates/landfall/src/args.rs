@@ -413,6 +413,10 @@ pub enum TokenCmd {
         /// APP:ROLE with ROLE read|upload|admin and APP an app id or * (repeatable).
         #[arg(long = "scope", value_name = "APP:ROLE", required = true, value_parser = parse_scope)]
         scopes: Vec<String>,
+        /// Mint the token offline, straight into this data directory (rescue when no admin
+        /// token is left); refused while a server holds the directory.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
     },
     /// List tokens (never their secrets).
     List,

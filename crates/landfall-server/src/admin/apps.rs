@@ -27,9 +27,10 @@ fn info(a: App) -> AppInfo {
 pub async fn create(
     State(s): State<Shared>,
     caller: Caller,
-    JsonBody(req): JsonBody<CreateApp>,
+    body: JsonBody<CreateApp>,
 ) -> HttpResult<(StatusCode, Json<AppInfo>)> {
     caller.require(None, Role::Admin)?;
+    let req = body.parse()?;
     landfall_core::names::app_id(&req.app_id)
         .map_err(|e| HttpError::bad_request("invalid_app_id", e.to_string()))?;
     let name = req.name.unwrap_or_else(|| req.app_id.clone());
@@ -76,9 +77,10 @@ pub async fn update(
     State(s): State<Shared>,
     caller: Caller,
     Path(app): Path<String>,
-    JsonBody(req): JsonBody<UpdateApp>,
+    body: JsonBody<UpdateApp>,
 ) -> HttpResult<Json<AppInfo>> {
     caller.require(Some(&app), Role::Admin)?;
+    let req = body.parse()?;
     super::existing_app(&s, &app).await?;
     let patch = AppSettingsPatch {
         expose_metadata: req.expose_metadata,

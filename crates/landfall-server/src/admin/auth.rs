@@ -1,6 +1,10 @@
 //! Bearer-token authentication: tokens are random secrets, stored only as their sha256.
 
-use axum::extract::FromRequestParts;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use base64::Engine;
 use landfall_store::{Role, Scope, Store, Token};
@@ -12,6 +16,9 @@ use crate::state::Shared;
 
 /// Prefix of every Landfall token (makes leaked tokens easy to grep for).
 pub const TOKEN_PREFIX: &str = "lf_";
+
+/// Shortest `LANDFALL_ADMIN_TOKEN` accepted (generated tokens are 46 characters).
+pub const MIN_ENV_TOKEN_CHARS: usize = 32;
 
 /// A fresh random token: `lf_` + 43 base64url characters (256 bits).
 pub fn new_token() -> String {
@@ -54,10 +61,72 @@ impl Caller {
     }
 }
 
+/// Failed token checks within [`FAILURE_WINDOW`] from one IP before answers slow down.
+pub const FREE_FAILURES: u32 = 5;
+/// The window failed checks are counted in.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// The longest delay before a failed check is answered.
+pub const MAX_FAILURE_DELAY: Duration = Duration::from_secs(10);
+/// Source IPs tracked at most (bounded memory).
+const MAX_TRACKED_IPS: usize = 10_000;
+
+/// Slows failed token checks per source IP: after [`FREE_FAILURES`] failures in a minute, every
+/// further failed check waits 250 ms, 500 ms, 1 s, … up to [`MAX_FAILURE_DELAY`] before its 401.
+/// Successful checks are never delayed (and never consult this).
+#[derive(Debug, Default)]
+pub struct FailureLimiter {
+    by_ip: parking_lot::Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl FailureLimiter {
+    /// Count a failure from `ip`; returns how long to wait before answering.
+    pub fn failed(&self, ip: IpAddr) -> Duration {
+        let now = Instant::now();
+        let mut map = self.by_ip.lock();
+        if map.len() >= MAX_TRACKED_IPS && !map.contains_key(&ip) {
+            map.retain(|_, (start, _)| now.duration_since(*start) < FAILURE_WINDOW);
+            if map.len() >= MAX_TRACKED_IPS {
+                map.clear();
+            }
+        }
+        let entry = map.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0) >= FAILURE_WINDOW {
+            *entry = (now, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        match entry.1.checked_sub(FREE_FAILURES + 1) {
+            None => Duration::ZERO,
+            Some(extra) => (Duration::from_millis(250) * 2u32.saturating_pow(extra.min(16)))
+                .min(MAX_FAILURE_DELAY),
+        }
+    }
+}
+
 impl FromRequestParts<Shared> for Caller {
     type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, s: &Shared) -> Result<Self, Self::Rejection> {
+        match check(parts, s).await {
+            Err(e) if e.status == axum::http::StatusCode::UNAUTHORIZED => {
+                let ip = parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip())
+                    .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+                let wait = s.auth_failures.failed(ip);
+                if !wait.is_zero() {
+                    tracing::warn!(%ip, delay_ms = wait.as_millis() as u64, "repeated failed token checks");
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e)
+            }
+            other => other,
+        }
+    }
+}
+
+async fn check(parts: &Parts, s: &Shared) -> Result<Caller, HttpError> {
+    {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

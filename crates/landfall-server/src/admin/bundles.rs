@@ -61,7 +61,10 @@ fn check_min_update(v: &Option<String>) -> HttpResult<()> {
         semver::Version::parse(v).map_err(|_| {
             HttpError::bad_request(
                 "invalid_min_update_version",
-                format!("min_update_version {v:?} is not a semantic version such as 1.2.0"),
+                format!(
+                    "min_update_version {:?} is not a semantic version such as 1.2.0",
+                    landfall_core::clip(v)
+                ),
             )
         })?;
     }
@@ -80,7 +83,7 @@ async fn version_free(
         Ok(b) if same_sha256.is_none_or(|sha| sha == b.sha256) => Ok(()),
         Ok(_) => Err(HttpError::conflict(
             "version_exists",
-            format!("version {version} already exists in {app} with other content; version names are immutable, upload a new version"),
+            format!("version {} already exists in {app} with other content; version names are immutable, upload a new version", landfall_core::clip(version)),
         )),
         Err(StoreError::NotFound(_)) => Ok(()),
         Err(e) => Err(e.into()),
@@ -589,13 +592,13 @@ pub async fn upload(
     params: Result<Query<UploadParams>, axum::extract::rejection::QueryRejection>,
     req: Request,
 ) -> HttpResult<(StatusCode, Json<UploadResult>)> {
+    caller.require(Some(&app), Role::Upload)?;
     let Query(p) = params.map_err(|e| {
         HttpError::bad_request(
             "invalid_query",
             format!("{}; `version` is required", e.body_text()),
         )
     })?;
-    caller.require(Some(&app), Role::Upload)?;
     existing_app(&s, &app).await?;
     check_version(&p.version)?;
     check_min_update(&p.min_update_version)?;
@@ -720,9 +723,10 @@ pub async fn external(
     State(s): State<Shared>,
     caller: Caller,
     Path(app): Path<String>,
-    JsonBody(req): JsonBody<ExternalBundle>,
+    body: JsonBody<ExternalBundle>,
 ) -> HttpResult<(StatusCode, Json<UploadResult>)> {
     caller.require(Some(&app), Role::Upload)?;
+    let req = body.parse()?;
     existing_app(&s, &app).await?;
     check_version(&req.version)?;
     check_min_update(&req.min_update_version)?;
@@ -804,7 +808,10 @@ pub async fn find(s: &Shared, app: &str, version: &str) -> HttpResult<Bundle> {
     s.store.get_bundle(app, version).await.map_err(|e| match e {
         StoreError::NotFound(_) => HttpError::not_found(
             "bundle_not_found",
-            format!("bundle {version} does not exist in {app}; see `landfall bundle list {app}`"),
+            format!(
+                "bundle {} does not exist in {app}; see `landfall bundle list {app}`",
+                landfall_core::clip(version)
+            ),
         ),
         other => other.into(),
     })

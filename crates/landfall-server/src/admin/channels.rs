@@ -199,7 +199,10 @@ async fn find_channel(s: &Shared, app: &str, name: &str) -> HttpResult<Channel> 
     s.store.get_channel(app, name).await.map_err(|e| match e {
         StoreError::NotFound(_) => HttpError::not_found(
             "channel_not_found",
-            format!("channel {name} does not exist in {app}; see `landfall channel list {app}`"),
+            format!(
+                "channel {} does not exist in {app}; see `landfall channel list {app}`",
+                landfall_core::clip(name)
+            ),
         ),
         other => other.into(),
     })
@@ -212,9 +215,10 @@ pub async fn create(
     State(s): State<Shared>,
     caller: Caller,
     Path(app): Path<String>,
-    JsonBody(req): JsonBody<CreateChannel>,
+    body: JsonBody<CreateChannel>,
 ) -> HttpResult<(StatusCode, Json<ChannelInfo>)> {
     caller.require(Some(&app), Role::Admin)?;
+    let req = body.parse()?;
     existing_app(&s, &app).await?;
     landfall_core::names::channel_name(&req.name)
         .map_err(|e| HttpError::bad_request("invalid_channel", e.to_string()))?;
@@ -278,8 +282,10 @@ pub async fn update(
     State(s): State<Shared>,
     caller: Caller,
     Path((app, name)): Path<(String, String)>,
-    JsonBody(req): JsonBody<UpdateChannel>,
+    body: JsonBody<UpdateChannel>,
 ) -> HttpResult<Json<ChannelInfo>> {
+    caller.require(Some(&app), Role::Upload)?;
+    let req = body.parse()?;
     let changes_flags =
         req.flags != ChannelFlagsPatch::default() || req.rollout.is_some() || req.end_rollout;
     caller.require(
@@ -342,9 +348,10 @@ pub async fn rollback(
     State(s): State<Shared>,
     caller: Caller,
     Path((app, name)): Path<(String, String)>,
-    JsonBody(req): JsonBody<Rollback>,
+    body: JsonBody<Rollback>,
 ) -> HttpResult<Json<ChannelInfo>> {
     caller.require(Some(&app), Role::Upload)?;
+    let req = body.parse()?;
     existing_app(&s, &app).await?;
     let c = find_channel(&s, &app, &name).await?;
     let to = match req.to.as_deref() {

@@ -100,7 +100,10 @@ fn check_device(id: &str) -> HttpResult<String> {
     } else {
         Err(HttpError::bad_request(
             "invalid_device_id",
-            format!("device id {id:?} is not a UUID like 6f1c2a9e-3b1d-4c55-9d0e-0a1b2c3d4e5f"),
+            format!(
+                "device id {:?} is not a UUID like 6f1c2a9e-3b1d-4c55-9d0e-0a1b2c3d4e5f",
+                landfall_core::clip(id)
+            ),
         ))
     }
 }
@@ -112,9 +115,10 @@ pub async fn set_override(
     State(s): State<Shared>,
     caller: Caller,
     Path((app, device)): Path<(String, String)>,
-    JsonBody(req): JsonBody<SetOverride>,
+    body: JsonBody<SetOverride>,
 ) -> HttpResult<Json<OverrideInfo>> {
     caller.require(Some(&app), Role::Admin)?;
+    let req = body.parse()?;
     existing_app(&s, &app).await?;
     let device = check_device(&device)?;
     let c = s
@@ -124,7 +128,10 @@ pub async fn set_override(
         .map_err(|e| match e {
             landfall_store::StoreError::NotFound(_) => HttpError::not_found(
                 "channel_not_found",
-                format!("channel {} does not exist in {app}", req.channel),
+                format!(
+                    "channel {} does not exist in {app}",
+                    landfall_core::clip(&req.channel)
+                ),
             ),
             other => other.into(),
         })?;

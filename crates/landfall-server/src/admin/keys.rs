@@ -29,9 +29,10 @@ pub async fn add(
     State(s): State<Shared>,
     caller: Caller,
     Path(app): Path<String>,
-    JsonBody(req): JsonBody<AddKey>,
+    body: JsonBody<AddKey>,
 ) -> HttpResult<(StatusCode, Json<KeyInfo>)> {
     caller.require(Some(&app), Role::Admin)?;
+    let req = body.parse()?;
     existing_app(&s, &app).await?;
     let key = VerifyingKey::from_pem(&req.public_key)
         .map_err(|e| HttpError::bad_request("invalid_public_key", e.to_string()))?;
@@ -80,7 +81,10 @@ pub async fn remove(
         .map_err(|e| match e {
             StoreError::NotFound(_) => HttpError::not_found(
                 "key_not_found",
-                format!("key {key_id} is not registered for {app}"),
+                format!(
+                    "key {} is not registered for {app}",
+                    landfall_core::clip(&key_id)
+                ),
             ),
             other => other.into(),
         })?;

@@ -27,9 +27,10 @@ fn info(t: Token) -> TokenInfo {
 pub async fn create(
     State(s): State<Shared>,
     caller: Caller,
-    JsonBody(req): JsonBody<CreateToken>,
+    body: JsonBody<CreateToken>,
 ) -> HttpResult<(StatusCode, Json<TokenCreated>)> {
     caller.require(None, Role::Admin)?;
+    let req = body.parse()?;
     if req.name.trim().is_empty() || req.name.len() > 64 {
         return Err(HttpError::bad_request(
             "invalid_name",
@@ -49,7 +50,7 @@ pub async fn create(
             Scope::parse(raw).ok_or_else(|| {
                 HttpError::bad_request(
                     "invalid_scope",
-                    format!("scope {raw:?} must be APP:ROLE with ROLE read, upload or admin and APP an app id or *"),
+                    format!("scope {:?} must be APP:ROLE with ROLE read, upload or admin and APP an app id or *", landfall_core::clip(raw)),
                 )
             })
         })
@@ -58,6 +59,13 @@ pub async fn create(
     let t = s
         .store
         .create_token(req.name.trim(), &hash_token(&secret), &scopes)
+        .await?;
+    s.store
+        .audit_server(
+            &caller.actor(),
+            "token_create",
+            serde_json::json!({ "id": t.id, "name": t.name, "scopes": req.scopes }),
+        )
         .await?;
     tracing::info!(token = %t.name, id = t.id, "token created");
     Ok((
@@ -86,6 +94,22 @@ pub async fn revoke(
     Path(id): Path<i64>,
 ) -> HttpResult<StatusCode> {
     caller.require(None, Role::Admin)?;
+    let tokens = s.store.list_tokens().await?;
+    let is_server_admin = |t: &Token| {
+        t.revoked_at.is_none()
+            && t.scopes
+                .iter()
+                .any(|sc| sc.app == "*" && sc.role == Role::Admin)
+    };
+    if tokens.iter().any(|t| t.id == id && is_server_admin(t))
+        && tokens.iter().filter(|t| is_server_admin(t)).count() == 1
+    {
+        return Err(HttpError::conflict(
+            "last_admin_token",
+            "this is the last active *:admin token; create another one first \
+             (`landfall token create --name NAME --scope '*:admin'`) so the server stays manageable",
+        ));
+    }
     s.store.revoke_token(id).await.map_err(|e| match e {
         landfall_store::StoreError::NotFound(_) => HttpError::not_found(
             "token_not_found",
@@ -93,5 +117,12 @@ pub async fn revoke(
         ),
         other => other.into(),
     })?;
+    s.store
+        .audit_server(
+            &caller.actor(),
+            "token_revoke",
+            serde_json::json!({ "id": id }),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

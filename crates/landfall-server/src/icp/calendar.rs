@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use landfall_core::clip;
 use landfall_icp::api::{CalendarInfo, CalendarOverride, DayInfo, WorkingDays, YearLoaded};
 use landfall_icp::{HolidayYear, Localized};
 use landfall_store::Role;
@@ -166,8 +167,11 @@ pub async fn working_days(
     let days: u32 = raw.parse().ok().filter(|d| *d <= 3650).ok_or_else(|| {
         bad(
             "invalid_days",
-            format!("days `{raw}` must be a whole number from 0 to 3650"),
-            format!("days「{raw}」必须是 0 到 3650 之间的整数"),
+            format!(
+                "days `{}` must be a whole number from 0 to 3650",
+                clip(&raw)
+            ),
+            format!("days「{}」必须是 0 到 3650 之间的整数", clip(&raw)),
         )
     })?;
     let cal = s.icp.calendar();

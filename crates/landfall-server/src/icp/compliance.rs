@@ -61,9 +61,10 @@ pub async fn put_settings(
     State(s): State<Shared>,
     caller: Caller,
     Path(app): Path<String>,
-    JsonBody(mut req): JsonBody<IcpSettings>,
+    body: JsonBody<IcpSettings>,
 ) -> HttpResult<Json<IcpSettings>> {
     authorize(&s, &caller, &app, Role::Admin).await?;
+    let mut req = body.parse()?;
     req.ignored_hosts = check_domain_list("ignored_hosts", &req.ignored_hosts)?;
     for (i, c) in req.certificates.iter().enumerate() {
         if c.subject.trim().is_empty() {
@@ -321,9 +322,10 @@ pub async fn complete(
     State(s): State<Shared>,
     caller: Caller,
     Path((app, check)): Path<(String, String)>,
-    JsonBody(req): JsonBody<CompleteCheck>,
+    body: JsonBody<CompleteCheck>,
 ) -> HttpResult<(StatusCode, Json<CompletionInfo>)> {
     authorize(&s, &caller, &app, Role::Admin).await?;
+    let req = body.parse()?;
     let check = check_of(&check)?;
     let today = china_today();
     let on = req.on.unwrap_or(today);
@@ -371,10 +373,17 @@ pub async fn evidence(
     State(s): State<Shared>,
     caller: Caller,
     Path((app, id)): Path<(String, String)>,
-    Query(q): Query<EvidenceQuery>,
+    q: Result<Query<EvidenceQuery>, axum::extract::rejection::QueryRejection>,
     body: Body,
 ) -> HttpResult<(StatusCode, Json<CompletionInfo>)> {
     authorize(&s, &caller, &app, Role::Admin).await?;
+    let Query(q) = q.map_err(|e| {
+        bad(
+            "invalid_query",
+            format!("{}; `file_name` is required", e.body_text()),
+            "查询参数有误：需要 file_name",
+        )
+    })?;
     let missing = || {
         bilingual(
             StatusCode::NOT_FOUND,

@@ -127,8 +127,14 @@ pub(crate) fn clean_file_name(name: &str) -> HttpResult<String> {
     if base.is_empty() || base == "." || base == ".." || base.chars().count() > 200 {
         return Err(bad(
             "invalid_file_name",
-            format!("`{name}` is not a usable file name (1–200 characters, no path)"),
-            format!("「{name}」不是可用的文件名（1–200 个字符，不含路径）"),
+            format!(
+                "`{}` is not a usable file name (1–200 characters, no path)",
+                landfall_core::clip(name)
+            ),
+            format!(
+                "「{}」不是可用的文件名（1–200 个字符，不含路径）",
+                landfall_core::clip(name)
+            ),
         ));
     }
     Ok(base)
@@ -148,6 +154,7 @@ pub(crate) fn sniff(bytes: &[u8]) -> Option<&'static str> {
 }
 
 fn not_found(app: &str, id: &str) -> HttpError {
+    let id = landfall_core::clip(id);
     bilingual(
         StatusCode::NOT_FOUND,
         "document_not_found",
@@ -179,7 +186,7 @@ pub async fn list(
     Path(app): Path<String>,
     Query(q): Query<TodayQuery>,
 ) -> HttpResult<Json<DocumentsView>> {
-    authorize(&s, &caller, &app, Role::Read).await?;
+    authorize(&s, &caller, &app, Role::Admin).await?;
     let today = today_or(q.today.as_deref())?;
     let checklist = match super::filing::load(&s, &app).await? {
         Some((_, doc)) => evaluate_checklist(
@@ -217,6 +224,7 @@ pub async fn upload(
     params: Result<Query<UploadDocument>, axum::extract::rejection::QueryRejection>,
     body: Body,
 ) -> HttpResult<(StatusCode, Json<DocumentInfo>)> {
+    authorize(&s, &caller, &app, Role::Admin).await?;
     let Query(p) = params.map_err(|e| {
         bad(
             "invalid_query",
@@ -224,7 +232,6 @@ pub async fn upload(
             "查询参数有误：需要 kind 和 file_name（expires_on 为 YYYY-MM-DD）",
         )
     })?;
-    authorize(&s, &caller, &app, Role::Admin).await?;
     let file_name = clean_file_name(&p.file_name)?;
     let bytes = read_body(body, MAX_DOCUMENT_BYTES).await?;
     let title = p.kind.title();
@@ -301,7 +308,7 @@ pub async fn get(
     caller: Caller,
     Path((app, id)): Path<(String, String)>,
 ) -> HttpResult<Json<DocumentInfo>> {
-    authorize(&s, &caller, &app, Role::Read).await?;
+    authorize(&s, &caller, &app, Role::Admin).await?;
     Ok(Json(info(&find(&s, &app, &id).await?)))
 }
 
@@ -313,9 +320,10 @@ pub async fn patch(
     State(s): State<Shared>,
     caller: Caller,
     Path((app, id)): Path<(String, String)>,
-    JsonBody(p): JsonBody<DocumentPatch>,
+    body: JsonBody<DocumentPatch>,
 ) -> HttpResult<Json<DocumentInfo>> {
     authorize(&s, &caller, &app, Role::Admin).await?;
+    let p = body.parse()?;
     let row = find(&s, &app, &id).await?;
     let mut m = meta_of(&row);
     let set = |field: &mut bool, v: Option<bool>| {
@@ -414,7 +422,7 @@ pub async fn content(
     caller: Caller,
     Path((app, id)): Path<(String, String)>,
 ) -> HttpResult<Response> {
-    authorize(&s, &caller, &app, Role::Read).await?;
+    authorize(&s, &caller, &app, Role::Admin).await?;
     let row = find(&s, &app, &id).await?;
     let Some(blob) = s
         .icp

@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{Datelike, Days, Utc};
+use landfall_core::clip;
 use landfall_icp::api::{
     ChangeFiling, ChangeSection, FilingView, HostingProvider, HostingReport, IpCheck, IpCheckItem,
     IpCheckResult, Notice, NumberCheck, NumberCheckResult, RecordChangeInfo, RecordParams,
@@ -309,8 +310,8 @@ pub(crate) fn json_value(body: &[u8]) -> HttpResult<Value> {
     serde_json::from_slice(body).map_err(|e| {
         bad(
             "invalid_json",
-            format!("the body is not valid JSON: {e}"),
-            format!("请求体不是有效的 JSON：{e}"),
+            format!("the body is not valid JSON: {}", clip(&e.to_string())),
+            format!("请求体不是有效的 JSON：{}", clip(&e.to_string())),
         )
     })
 }
@@ -364,6 +365,7 @@ pub async fn record(
     params: Result<Query<RecordParams>, axum::extract::rejection::QueryRejection>,
     body: Bytes,
 ) -> HttpResult<(StatusCode, Json<FilingView>)> {
+    authorize(&s, &caller, &app, Role::Admin).await?;
     let Query(p) = params.map_err(|e| {
         bad(
             "invalid_query",
@@ -371,7 +373,6 @@ pub async fn record(
             "查询参数有误（lenient、reason、effective_on=YYYY-MM-DD、already_filed）",
         )
     })?;
-    authorize(&s, &caller, &app, Role::Admin).await?;
     let (record, mut notices) = parse_record(json_value(&body)?, p.lenient)?;
     let actor = caller.actor();
     let now = Utc::now();
@@ -838,8 +839,9 @@ fn classify(table: &IpTable, ip: IpAddr) -> IpCheckItem {
     responses((status = 200, description = "IpCheckResult"), (status = 400, description = "invalid_ip")))]
 pub async fn ip_check(
     _caller: Caller,
-    super::super::admin::JsonBody(req): super::super::admin::JsonBody<IpCheck>,
+    body: super::super::admin::JsonBody<IpCheck>,
 ) -> HttpResult<Json<IpCheckResult>> {
+    let req = body.parse()?;
     if req.ips.is_empty() {
         return Err(bad(
             "invalid_ip",
@@ -918,8 +920,9 @@ pub async fn hosting(
     responses((status = 200, description = "NumberCheckResult"), (status = 400, description = "invalid_number")))]
 pub async fn check_number(
     _caller: Caller,
-    super::super::admin::JsonBody(req): super::super::admin::JsonBody<NumberCheck>,
+    body: super::super::admin::JsonBody<NumberCheck>,
 ) -> HttpResult<Json<NumberCheckResult>> {
+    let req = body.parse()?;
     let opts = options(req.lenient);
     let any = match req.kind {
         None => parse_any(&req.number, &opts),

@@ -73,9 +73,10 @@ pub async fn put_emergency(
     State(s): State<Shared>,
     caller: Caller,
     Path(app): Path<String>,
-    JsonBody(req): JsonBody<EmergencySetup>,
+    body: JsonBody<EmergencySetup>,
 ) -> HttpResult<Json<EmergencySetup>> {
     authorize(&s, &caller, &app, Role::Admin).await?;
+    let req = body.parse()?;
     if let Some(c) = &req.compliance_officer {
         check_contact("compliance_officer", c)?;
     }
@@ -171,9 +172,10 @@ pub async fn create(
     State(s): State<Shared>,
     caller: Caller,
     Path(app): Path<String>,
-    JsonBody(req): JsonBody<NewIncident>,
+    body: JsonBody<NewIncident>,
 ) -> HttpResult<(StatusCode, Json<Incident>)> {
     authorize(&s, &caller, &app, Role::Admin).await?;
+    let req = body.parse()?;
     let title = req.title.trim().to_owned();
     if title.is_empty() {
         return Err(bad(
@@ -253,9 +255,10 @@ pub async fn update(
     State(s): State<Shared>,
     caller: Caller,
     Path((app, id)): Path<(String, String)>,
-    JsonBody(req): JsonBody<IncidentUpdate>,
+    body: JsonBody<IncidentUpdate>,
 ) -> HttpResult<Json<Incident>> {
     authorize(&s, &caller, &app, Role::Admin).await?;
+    let req = body.parse()?;
     let note = req.note.trim().to_owned();
     if note.is_empty() && req.status.is_none() && req.action.is_none() {
         return Err(bad(
@@ -326,9 +329,10 @@ pub async fn kill_switch(
     State(s): State<Shared>,
     caller: Caller,
     Path((app, id)): Path<(String, String)>,
-    JsonBody(req): JsonBody<KillSwitch>,
+    body: JsonBody<KillSwitch>,
 ) -> HttpResult<Json<KillSwitchResult>> {
     authorize(&s, &caller, &app, Role::Upload).await?;
+    let req = body.parse()?;
     find(&s, &app, &id).await?;
     let target_name = req.target.trim().to_owned();
     let target = if target_name == "builtin" {

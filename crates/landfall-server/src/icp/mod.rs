@@ -8,7 +8,9 @@
 //! blobs are public by hash (`/blobs/{sha256}`) and swept at start when no bundle references
 //! them, neither of which is acceptable for business licences and ID scans.
 //!
-//! Authorisation: reading needs `read` on the app, recording and changing needs `admin`; the
+//! Authorisation: reading needs `read` on the app, except the compliance documents (listings,
+//! metadata and contents: ID-card scans and licences are personal data) which need `admin`, like
+//! the backup that holds the same files; recording and changing needs `admin`; the
 //! kill switch needs `upload` (the same power as a channel rollback). The server-wide helpers
 //! need any valid token; loading a calendar year needs `*:admin`.
 
@@ -271,18 +273,19 @@ pub(crate) fn china_today() -> NaiveDate {
 /// Parses a `YYYY-MM-DD` query value with a precise message (impossible dates included).
 pub(crate) fn parse_date(field: &str, value: &str) -> Result<NaiveDate, HttpError> {
     let v = value.trim();
+    let shown = landfall_core::clip(v);
     let shape_ok = v.len() == 10 && v.as_bytes()[4] == b'-' && v.as_bytes()[7] == b'-';
     match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
         Ok(d) if shape_ok => Ok(d),
         _ if shape_ok => Err(bad(
             "invalid_date",
-            format!("{field}: {v} is not a date that exists (check the month and day)"),
-            format!("{field}：{v} 不是存在的日期（请检查月份和日期）"),
+            format!("{field}: {shown} is not a date that exists (check the month and day)"),
+            format!("{field}：{shown} 不是存在的日期（请检查月份和日期）"),
         )),
         _ => Err(bad(
             "invalid_date",
-            format!("{field}: `{v}` is not a date in YYYY-MM-DD form"),
-            format!("{field}：「{v}」不是 YYYY-MM-DD 格式的日期"),
+            format!("{field}: `{shown}` is not a date in YYYY-MM-DD form"),
+            format!("{field}：「{shown}」不是 YYYY-MM-DD 格式的日期"),
         )),
     }
 }

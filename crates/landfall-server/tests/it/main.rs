@@ -3,6 +3,7 @@
 mod admin;
 mod corpus;
 mod crypto;
+mod hardening;
 mod icp;
 mod parity;
 mod plugin;

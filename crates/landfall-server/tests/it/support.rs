@@ -74,6 +74,7 @@ impl TestApp {
             data_dir: dir.path().to_owned(),
             public_url: None,
             max_bundle_bytes,
+            timeouts: Default::default(),
         };
         let state = Arc::new(AppState {
             store: store.clone(),
@@ -89,6 +90,7 @@ impl TestApp {
             icp: landfall_server::icp::IcpState::open(dir.path(), sqlite)
                 .await
                 .unwrap(),
+            auth_failures: Default::default(),
         });
         Self {
             router: build_router(state.clone()),

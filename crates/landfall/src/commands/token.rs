@@ -7,10 +7,78 @@ use super::Ctx;
 use crate::args::TokenCmd;
 use crate::output::{self, Table};
 
+/// `landfall token create --data-dir DIR`: open the store directly (the data-dir lock keeps a
+/// running server out), insert the token, write a server-wide audit row, print the secret once.
+async fn create_offline(
+    ctx: &Ctx,
+    dir: &std::path::Path,
+    name: &str,
+    scopes: &[String],
+) -> Result<()> {
+    use landfall_store::Store;
+    if !dir.join("landfall.db").exists() {
+        anyhow::bail!(
+            "{} holds no landfall.db: is it the server's --data-dir?",
+            dir.display()
+        );
+    }
+    let _lock = landfall_server::datadir::lock(dir)?;
+    let parsed = scopes
+        .iter()
+        .map(|raw| {
+            landfall_store::Scope::parse(raw)
+                .ok_or_else(|| anyhow::anyhow!("scope {raw:?} must be APP:ROLE"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let store = landfall_store_sqlite::SqliteStore::open(&dir.join("landfall.db"))
+        .await
+        .context("cannot open the database")?;
+    let secret = landfall_server::admin::auth::new_token();
+    let t = store
+        .create_token(
+            name,
+            &landfall_server::admin::auth::hash_token(&secret),
+            &parsed,
+        )
+        .await?;
+    let actor = format!(
+        "offline:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    );
+    store
+        .audit_server(
+            &actor,
+            "token_create_offline",
+            serde_json::json!({ "id": t.id, "name": t.name, "scopes": scopes }),
+        )
+        .await?;
+    let value =
+        serde_json::json!({ "id": t.id, "name": t.name, "scopes": scopes, "token": secret });
+    ctx.emit(&value, || {
+        eprintln!(
+            "Created token {} ({}) with scopes {} directly in {}",
+            t.id,
+            t.name,
+            scopes.join(", "),
+            dir.display()
+        );
+        eprintln!("This is the only time the secret is shown; store it now:");
+        outln!("{secret}");
+    })
+}
+
 pub async fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<()> {
+    if let TokenCmd::Create {
+        name,
+        scopes,
+        data_dir: Some(dir),
+    } = &cmd
+    {
+        return create_offline(ctx, dir, name, scopes).await;
+    }
     let client = ctx.client()?;
     match cmd {
-        TokenCmd::Create { name, scopes } => {
+        TokenCmd::Create { name, scopes, .. } => {
             let created = client
                 .create_token(&CreateToken {
                     name: name.clone(),

@@ -4,6 +4,7 @@
 mod cli;
 mod control_plane;
 mod e2e;
+mod hardening;
 mod logs;
 mod oracle;
 mod readme;

@@ -108,12 +108,22 @@ impl Server {
     /// Starts `landfall serve` on a free port with a fresh data dir and admin token, and waits
     /// until `GET /updates` answers `{"status":"ok"}`.
     pub async fn start() -> Server {
-        Self::start_with(&[("LANDFALL_LOG", "info")]).await
+        Self::start_full(&[("LANDFALL_LOG", "info")], &[]).await
     }
 
     /// [`Server::start`] with these extra environment variables (and no `LANDFALL_LOG` unless
     /// given here). stdout and stderr both go to a file ([`Server::log`]), not a terminal.
     pub async fn start_with(env: &[(&str, &str)]) -> Server {
+        Self::start_full(env, &[]).await
+    }
+
+    /// [`Server::start`] with extra `landfall serve` arguments.
+    pub async fn start_with_args(extra: &[&str]) -> Server {
+        Self::start_full(&[("LANDFALL_LOG", "info")], extra).await
+    }
+
+    /// Environment variables and extra `landfall serve` arguments.
+    pub async fn start_full(env: &[(&str, &str)], extra: &[&str]) -> Server {
         let data = tempfile::tempdir().unwrap();
         let port = free_port();
         let token = random_token();
@@ -127,6 +137,7 @@ impl Server {
                 "--data-dir",
             ])
             .arg(data.path().join("data"))
+            .args(extra)
             .env("LANDFALL_ADMIN_TOKEN", &token)
             .envs(env.iter().copied())
             .stdout(log_file.try_clone().unwrap())
@@ -163,6 +174,11 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The server's data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self._data.path().join("data")
     }
 
     /// The server's stdout+stderr so far.
