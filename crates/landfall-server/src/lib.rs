@@ -206,6 +206,9 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| ServeError::Bind(settings.listen, e))?;
+    let bound = listener.local_addr().unwrap_or(settings.listen);
+    // The bound address (the real port with `--listen 127.0.0.1:0`), whatever the log filter.
+    println!("listening on {bound}");
     let catalog = catalog::Catalog::new();
     catalog.load_all(store.as_ref()).await?;
     let devices = Arc::new(recorder::DeviceRecorder::default());
@@ -224,7 +227,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         icp,
     });
     tracing::info!(
-        listen = %settings.listen,
+        listen = %bound,
         data_dir = %settings.data_dir.display(),
         public_url = settings.public_url.as_deref().unwrap_or("(from Host header)"),
         "landfall serving"
