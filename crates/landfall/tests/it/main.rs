@@ -3,7 +3,9 @@
 
 mod cli;
 mod e2e;
+mod icp_cli;
 mod logs;
 mod oracle;
 mod readme;
+mod restart;
 mod support;
