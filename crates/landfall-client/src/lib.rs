@@ -552,12 +552,13 @@ mod tests {
 
     #[tokio::test]
     async fn connection_refused_is_actionable() {
-        // Bind then drop to get a port nobody listens on.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        // A socket bound but never listening: the port is refused while `reserved` lives.
+        let reserved =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        reserved
+            .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .unwrap();
+        let port = reserved.local_addr().unwrap().as_socket().unwrap().port();
         let c = Client::new(&format!("http://127.0.0.1:{port}"), None).unwrap();
         let err = c.list_apps().await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Connect, "{err:?}");

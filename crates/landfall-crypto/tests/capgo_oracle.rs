@@ -2,7 +2,8 @@
 //!
 //! Opt-in: prepare a directory with `scripts/setup-capgo-oracle.sh DIR`, then run
 //! `LANDFALL_CAPGO_ORACLE=DIR cargo test -p landfall-crypto --test capgo_oracle`.
-//! When the variable is set, every check must pass; when unset, the tests print a note and pass.
+//! When the variable is set, every check must pass; when unset, the tests fail in CI (`CI` set)
+//! and print a `SKIPPED` line on stderr elsewhere.
 
 mod common;
 
@@ -17,34 +18,16 @@ use landfall_crypto::{
     verify_encrypted_bundle, walk_dir, KeyPair, SessionKey, SigningKey, VerifyingKey,
 };
 
-const ENV: &str = "LANDFALL_CAPGO_ORACLE";
+#[path = "common/oracle_gate.rs"]
+mod oracle_gate;
+use oracle_gate::cli_js;
+
 const CLI_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The oracle directory, `None` outside CI when it is not configured (see `oracle_gate`: in CI a
+/// missing oracle fails the test).
 fn oracle_dir(test: &str) -> Option<PathBuf> {
-    match std::env::var_os(ENV) {
-        Some(dir) if !dir.is_empty() => {
-            let dir = PathBuf::from(dir);
-            assert!(
-                cli_js(&dir).is_file(),
-                "{ENV}={} has no node_modules/@capgo/cli; run scripts/setup-capgo-oracle.sh {}",
-                dir.display(),
-                dir.display()
-            );
-            Some(dir)
-        }
-        _ => {
-            println!(
-                "{test}: skipped (Capgo CLI oracle not configured); to enable: \
-                 scripts/setup-capgo-oracle.sh /tmp/capgo-oracle && \
-                 {ENV}=/tmp/capgo-oracle cargo test -p landfall-crypto --test capgo_oracle"
-            );
-            None
-        }
-    }
-}
-
-fn cli_js(oracle: &Path) -> PathBuf {
-    oracle.join("node_modules/@capgo/cli/dist/index.js")
+    oracle_gate::oracle_dir(test, "cargo test -p landfall-crypto --test capgo_oracle")
 }
 
 /// A throw-away Capgo project: the oracle's package.json + capacitor.config.json, its

@@ -9,7 +9,7 @@ use landfall_crypto::{
 };
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey, EncodeRsaPublicKey};
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-use rsa::traits::PublicKeyParts;
+use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 use rsa::{BigUint, RsaPrivateKey};
 
 fn vector_rsa() -> RsaPrivateKey {
@@ -272,14 +272,107 @@ fn key_id_is_a_text_operation() {
     assert_eq!(key_id("-----BEGIN RSA PUBLIC KEY-----\nMIIB"), "MIIB");
 }
 
+/// Every way `secret` could show up in text: hex (either case, with or without `0x`), base64
+/// (standard and URL-safe, over the whole secret), and decimal byte lists as a derived `Debug`
+/// prints them — any run of 6 consecutive bytes is enough to count as a leak.
+fn leaked_form(text: &str, secret: &[u8]) -> Option<String> {
+    use base64::Engine;
+    let mut forms = Vec::new();
+    for window in secret.windows(6.min(secret.len())) {
+        forms.push(hex::encode(window));
+        forms.push(hex::encode_upper(window));
+        let dec: Vec<String> = window.iter().map(u8::to_string).collect();
+        forms.push(dec.join(", "));
+        forms.push(dec.join(","));
+        for upper in [false, true] {
+            let hexes: Vec<String> = window
+                .iter()
+                .map(|b| {
+                    if upper {
+                        format!("{b:02X}")
+                    } else {
+                        format!("{b:02x}")
+                    }
+                })
+                .collect();
+            forms.push(hexes.join(", "));
+        }
+        let prefixed: Vec<String> = window.iter().map(|b| format!("0x{b:02x}")).collect();
+        forms.push(prefixed.join(", "));
+        let prefixed: Vec<String> = window.iter().map(|b| format!("0x{b:02X}")).collect();
+        forms.push(prefixed.join(", "));
+    }
+    for engine in [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ] {
+        let b64 = engine.encode(secret);
+        let chars: Vec<char> = b64.chars().collect();
+        for w in chars.windows(12.min(chars.len())) {
+            forms.push(w.iter().collect());
+        }
+    }
+    forms.into_iter().find(|f| text.contains(f.as_str()))
+}
+
 #[test]
 fn debug_output_does_not_leak_secrets() {
+    // The private key of the vectors: neither its PEM body nor its private exponent / primes.
     let sk = vector_signing_key();
-    let dbg = format!("{sk:?}");
-    assert!(dbg.contains("MIIBCgKCAQEAz/N5YWbf"), "{dbg}");
-    assert!(!dbg.contains("MIIE"), "{dbg}");
-    let session = SessionKey::new([0xAB; 16], [0x01; 16]);
-    assert!(!format!("{session:?}").contains("abab"));
+    let pem = read_text(".capgo_key_v2");
+    let rsa = vector_rsa();
+    for dbg in [format!("{sk:?}"), format!("{sk:#?}")] {
+        assert!(dbg.contains("MIIBCgKCAQEAz/N5YWbf"), "{dbg}"); // the key id is fine
+        assert!(!dbg.contains("PRIVATE"), "{dbg}");
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let body: Vec<char> = body.chars().collect();
+        for chunk in body.chunks(16).filter(|c| c.len() == 16) {
+            let chunk: String = chunk.iter().collect();
+            assert!(!dbg.contains(&chunk), "PEM body {chunk} in {dbg}");
+        }
+        let der = rsa.to_pkcs1_der().unwrap();
+        if let Some(form) = leaked_form(&dbg, der.as_bytes()) {
+            panic!("private key DER leaked as {form:?}: {dbg}");
+        }
+        for secret in [rsa.d(), &rsa.primes()[0], &rsa.primes()[1]] {
+            assert!(!dbg.contains(&secret.to_string()), "{dbg}");
+            if let Some(form) = leaked_form(&dbg, &secret.to_bytes_be()) {
+                panic!("private component leaked as {form:?}: {dbg}");
+            }
+        }
+    }
+
+    // An AES session key of distinct bytes (a repeated byte would hide offsets).
+    let key: [u8; 16] = std::array::from_fn(|i| 0xA0 + i as u8);
+    let session = SessionKey::new(key, [0x01; 16]);
+    for dbg in [format!("{session:?}"), format!("{session:#?}")] {
+        if let Some(form) = leaked_form(&dbg, &key) {
+            panic!("session key leaked as {form:?}: {dbg}");
+        }
+        assert!(dbg.contains("redacted"), "{dbg}");
+    }
+    // The checker itself finds each representation (else the assertions above prove nothing).
+    let derived = format!("{:?}", key);
+    assert!(derived.contains("160, 161"), "{derived}");
+    assert!(leaked_form(&derived, &key).is_some());
+    assert!(leaked_form(&hex::encode(key), &key).is_some());
+    assert!(leaked_form(&format!("{:02X?}", key), &key).is_some());
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(key);
+    assert!(leaked_form(&b64, &key).is_some());
+
+    // A generated key pair: its private PEM never shows.
     let pair = other_keypair();
-    assert!(!format!("{pair:?}").contains("PRIVATE"));
+    let dbg = format!("{pair:?}");
+    assert!(!dbg.contains("PRIVATE"), "{dbg}");
+    let private_body: String = pair
+        .private_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    assert!(!dbg.contains(&private_body[40..72]), "{dbg}");
+    assert!(
+        dbg.contains(pair.public_pem.lines().nth(1).unwrap()),
+        "{dbg}"
+    );
 }

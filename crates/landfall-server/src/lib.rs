@@ -247,8 +247,11 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         icp,
         auth_failures: Default::default(),
     });
+    let bound = listener.local_addr().unwrap_or(settings.listen);
+    // The bound address (the real port with `--listen 127.0.0.1:0`), whatever the log filter.
+    println!("listening on {bound}");
     tracing::info!(
-        listen = %settings.listen,
+        listen = %bound,
         data_dir = %settings.data_dir.display(),
         public_url = settings.public_url.as_deref().unwrap_or("(from Host header)"),
         "landfall serving"

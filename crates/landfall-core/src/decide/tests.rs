@@ -237,19 +237,41 @@ fn major_jump_blocked_by_default() {
     assert_eq!(updated_to(&decide(&device(), &chans, None)), "2.0.0");
 }
 
+/// A private channel (not public, no self-set) reaches only devices an admin forced onto it.
+///
+/// `decide`'s own guard for this (`cannot_update_via_private_channel`) cannot be reached through
+/// `decide`: `resolve_channel` never resolves a private channel except through an override, so
+/// every other device is refused one step earlier with `no_channel`. This test checks that
+/// observable behaviour for every way a device can name a channel.
 #[test]
-fn private_channel_without_override_is_blocked() {
-    // Only reachable through defaultChannel when self-set is allowed, so simulate a channel that lost
-    // both flags after resolution via override being absent: resolve through a public twin first.
+fn private_channel_serves_only_devices_forced_onto_it() {
     let mut c = channel(1, "production", Target::Bundle(plain("1.0.1")));
     c.flags.public = false;
     c.flags.allow_device_self_set = false;
     let chans = vec![c];
-    // Reached via override: allowed.
-    assert_eq!(updated_to(&decide(&device(), &chans, Some(1))), "1.0.1");
-    // The check itself, exercised directly on a channel that resolution admitted as public but is private
-    // for the flag check cannot happen through resolve_channel; assert the guard through the override path
-    // being the only way in.
+    // Forced onto it by an admin override: updated.
+    let o = decide(&device(), &chans, Some(1));
+    assert_eq!(updated_to(&o), "1.0.1");
+    // Not forced: no channel at all (the private one is never a fallback).
+    let o = decide(&device(), &chans, None);
+    assert_eq!(code(&o), ("no_channel", Kind::Failed));
+    assert!(o.channel.is_none(), "{:?}", o.channel.map(|(c, _)| &c.name));
+    // Asking for it by name (`defaultChannel`) does not open it.
+    let mut asking = device();
+    asking.default_channel = Some("production".into());
+    assert_eq!(
+        code(&decide(&asking, &chans, None)),
+        ("no_channel", Kind::Failed)
+    );
+    // An override that points at a channel that no longer exists does not open it either.
+    assert_eq!(
+        code(&decide(&device(), &chans, Some(99))),
+        ("no_channel", Kind::Failed)
+    );
+    // Allowing self-set opens it to devices that ask for it by name, and only to them.
+    let mut chans = chans;
+    chans[0].flags.allow_device_self_set = true;
+    assert_eq!(updated_to(&decide(&asking, &chans, None)), "1.0.1");
     assert_eq!(
         code(&decide(&device(), &chans, None)),
         ("no_channel", Kind::Failed)

@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use super::documents::{clean_file_name, TodayQuery};
 use super::filing::{check_domain_list, FilingDoc};
 use super::{
-    authorize, bad, bilingual, china_today, enum_from, enum_name, read_body, sha256_hex, today_or,
+    authorize, bad, bilingual, enum_from, enum_name, read_body, sha256_hex, today_or,
     MAX_DOCUMENT_BYTES,
 };
 use crate::admin::auth::Caller;
@@ -237,7 +237,7 @@ pub async fn calendar(
     Query(q): Query<TodayQuery>,
 ) -> HttpResult<Json<ComplianceView>> {
     authorize(&s, &caller, &app, Role::Read).await?;
-    let today = today_or(q.today.as_deref())?;
+    let today = today_or(&s.icp, q.today.as_deref())?;
     Ok(Json(view_of(&s, &app, today).await?))
 }
 
@@ -327,7 +327,7 @@ pub async fn complete(
     authorize(&s, &caller, &app, Role::Admin).await?;
     let req = body.parse()?;
     let check = check_of(&check)?;
-    let today = china_today();
+    let today = s.icp.today();
     let on = req.on.unwrap_or(today);
     if on > today {
         return Err(bad(

@@ -187,7 +187,7 @@ pub async fn list(
     Query(q): Query<TodayQuery>,
 ) -> HttpResult<Json<DocumentsView>> {
     authorize(&s, &caller, &app, Role::Admin).await?;
-    let today = today_or(q.today.as_deref())?;
+    let today = today_or(&s.icp, q.today.as_deref())?;
     let checklist = match super::filing::load(&s, &app).await? {
         Some((_, doc)) => evaluate_checklist(
             &ChecklistContext::from_record(&doc.record),
@@ -465,7 +465,7 @@ pub async fn readiness(
 ) -> HttpResult<Json<ReadinessReport>> {
     authorize(&s, &caller, &app, Role::Read).await?;
     let (_, doc) = super::filing::require(&s, &app).await?;
-    let today = today_or(q.today.as_deref())?;
+    let today = today_or(&s.icp, q.today.as_deref())?;
     Ok(Json(readiness_report(
         &doc.record,
         &records(&s, &app).await?,

@@ -767,7 +767,7 @@ pub async fn timeline(
 ) -> HttpResult<Json<TimelineView>> {
     authorize(&s, &caller, &app, Role::Read).await?;
     let (_, doc) = require(&s, &app).await?;
-    let today = today_or(q.today.as_deref())?;
+    let today = today_or(&s.icp, q.today.as_deref())?;
     Ok(Json(
         timeline_of(&s, &app, &doc, today, q.since.as_deref()).await?,
     ))

@@ -134,6 +134,8 @@ pub struct IcpState {
     /// Serialises evidence attachments (read-modify-write of a completion).
     evidence_write: tokio::sync::Mutex<()>,
     pub metrics: Metrics,
+    /// A fixed "today" for the desk (tests); `None`, always in production: the real date in China.
+    fixed_today: parking_lot::RwLock<Option<NaiveDate>>,
 }
 
 impl std::fmt::Debug for IcpState {
@@ -177,7 +179,19 @@ impl IcpState {
             calendar_write: tokio::sync::Mutex::new(()),
             evidence_write: tokio::sync::Mutex::new(()),
             metrics: Metrics::default(),
+            fixed_today: parking_lot::RwLock::new(None),
         })
+    }
+
+    /// Today for the desk: the real date in China unless [`IcpState::set_today`] fixed one.
+    pub fn today(&self) -> NaiveDate {
+        (*self.fixed_today.read()).unwrap_or_else(china_today)
+    }
+
+    /// Fixes the desk's "today" (`None`: back to the real date). For tests that must not depend
+    /// on the real date; `landfall serve` never calls it.
+    pub fn set_today(&self, day: Option<NaiveDate>) {
+        *self.fixed_today.write() = day;
     }
 
     /// The working-day calendar in use.
@@ -290,11 +304,11 @@ pub(crate) fn parse_date(field: &str, value: &str) -> Result<NaiveDate, HttpErro
     }
 }
 
-/// `?today=` override (planning ahead / reproducible reports), else today in China.
-pub(crate) fn today_or(q: Option<&str>) -> Result<NaiveDate, HttpError> {
+/// `?today=` override (planning ahead / reproducible reports), else the desk's today.
+pub(crate) fn today_or(icp: &IcpState, q: Option<&str>) -> Result<NaiveDate, HttpError> {
     match q {
         Some(t) if !t.trim().is_empty() => parse_date("today", t),
-        _ => Ok(china_today()),
+        _ => Ok(icp.today()),
     }
 }
 

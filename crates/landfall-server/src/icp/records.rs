@@ -123,7 +123,7 @@ pub async fn export(
     headers: HeaderMap,
 ) -> HttpResult<Response> {
     authorize(&s, &caller, &app, Role::Read).await?;
-    let today = super::china_today();
+    let today = s.icp.today();
     let to = match q.to.as_deref() {
         Some(t) if !t.trim().is_empty() => parse_date("to", t)?,
         _ => today,
@@ -259,7 +259,7 @@ pub async fn report(
 ) -> HttpResult<Response> {
     authorize(&s, &caller, &app, Role::Read).await?;
     let html = wants_html(q.format.as_deref(), &headers)?;
-    let today = today_or(q.today.as_deref())?;
+    let today = today_or(&s.icp, q.today.as_deref())?;
     let r = build_report(&s, &app, today).await?;
     if html {
         Ok((
@@ -722,7 +722,7 @@ pub async fn backup(
     Path(app): Path<String>,
 ) -> HttpResult<Response> {
     authorize(&s, &caller, &app, Role::Admin).await?;
-    let today = super::china_today();
+    let today = s.icp.today();
     let filing = super::filing::load(&s, &app)
         .await?
         .map(|(row, doc)| json!({ "view": super::filing::view(&app, &row, &doc, vec![]), "archived": doc.archived }));

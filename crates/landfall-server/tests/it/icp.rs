@@ -131,6 +131,12 @@ impl TestApp {
         r.json()["token"].as_str().unwrap().to_owned()
     }
 
+    /// Fixes the desk's "today" (the real date never enters a test's expectations).
+    fn set_today(&self, day: &str) {
+        let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+        self.state.icp.set_today(Some(day));
+    }
+
     async fn load_2027(&self) {
         let r = self
             .api(
@@ -481,6 +487,7 @@ fn stage_names(v: &Value) -> Vec<String> {
 #[tokio::test]
 async fn timeline_follows_the_filing() {
     let app = filed_app().await;
+    app.set_today("2026-02-06");
     // Draft with documents missing, planned submission on 2026-02-06.
     let r = app.get(&icp("/timeline?since=2026-02-06")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", body(&r));
@@ -506,28 +513,34 @@ async fn timeline_follows_the_filing() {
         "invalid_date",
     );
 
-    // Moving the filing moves the estimate.
+    // Moving the filing moves the estimate. After the draft, the estimate runs from the day the
+    // state was entered (the real date); `since` pins it so the dates below are fixed.
+    let pinned = |v: &Value| {
+        let t = &v["timeline"];
+        json!({"state": t["state"], "stages": stage_names(v), "remaining": t["remaining"],
+               "first": t["stages"][0], "documents_missing": v["documents_missing"]})
+    };
+    let draft = pinned(&v);
+    assert_eq!(draft["state"], "draft", "{draft}");
     assert_eq!(
         app.event(json!({"event": "submit", "force": true}))
             .await
             .status,
         StatusCode::OK
     );
-    let v = app.get(&icp("/timeline")).await.json();
-    assert_eq!(
-        stage_names(&v),
-        [
-            "document_completion",
-            "provider_review",
-            "miit_verification",
-            "provincial_review"
-        ]
-    );
+    let v = app.get(&icp("/timeline?since=2026-02-06")).await.json();
+    let submitted = pinned(&v);
+    eprintln!("SUBMITTED {submitted:#}");
+    assert_eq!(submitted["state"], "provider_review", "{submitted}");
+    assert_ne!(submitted, draft);
     assert_eq!(
         app.event(json!({"event": "provider_approve"})).await.status,
         StatusCode::OK
     );
-    let v = app.get(&icp("/timeline")).await.json();
+    let v = app.get(&icp("/timeline?since=2026-02-09")).await.json();
+    let queued = pinned(&v);
+    eprintln!("QUEUED {queued:#}");
+    assert_eq!(queued["state"], "queued_to_ca", "{queued}");
     assert_eq!(
         stage_names(&v),
         [
@@ -538,12 +551,15 @@ async fn timeline_follows_the_filing() {
     );
     app.event(json!({"event": "submit_to_ca"})).await;
     app.event(json!({"event": "sms_verified"})).await;
-    let v = app.get(&icp("/timeline")).await.json();
+    let v = app.get(&icp("/timeline?since=2026-02-10")).await.json();
+    let review = pinned(&v);
+    eprintln!("REVIEW {review:#}");
     assert_eq!(v["timeline"]["state"], "ca_review");
     assert!(stage_names(&v).ends_with(&["provincial_review".to_owned()]));
     app.event(json!({"event": "ca_approve", "number": "粤ICP备12345678号-2A"}))
         .await;
     let v = app.get(&icp("/timeline")).await.json();
+    assert_eq!(v["timeline"]["state"], "active", "{v}");
     assert!(stage_names(&v).is_empty());
     assert_eq!(v["timeline"]["earliest_completion"], Value::Null);
 }
@@ -1650,6 +1666,8 @@ async fn public_display_json_and_html() {
 #[tokio::test]
 async fn compliance_calendar_completions_and_prefill() {
     let app = TestApp::with_vector_bundle().await;
+    // Completions may not be in the future: fix the desk's today, not the real clock's.
+    app.set_today("2026-03-01");
     let mut rec = record();
     rec["numbers"] = json!({"filing": "粤ICP备12345678号-2A"});
     app.put_record("?already_filed=true", &rec).await;
@@ -1803,6 +1821,8 @@ async fn compliance_calendar_completions_and_prefill() {
 #[tokio::test]
 async fn export_csv_and_json() {
     let app = TestApp::with_vector_bundle().await;
+    // The changes happen between these two China dates (equal unless midnight passes meanwhile).
+    let first_day = landfall_icp::filing::china_date(chrono::Utc::now());
     let t = app.admin.clone();
     let zip = zip_of(&[
         ("index.html", b"<html>2</html>"),
@@ -1817,10 +1837,10 @@ async fn export_csv_and_json() {
         Some(json!({})),
     )
     .await;
-    let today = landfall_icp::filing::china_date(chrono::Utc::now());
+    let last_day = landfall_icp::filing::china_date(chrono::Utc::now());
     let r = app
         .get(&icp(&format!(
-            "/export?from={today}&to={today}&format=json"
+            "/export?from={first_day}&to={last_day}&format=json"
         )))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", body(&r));
@@ -1842,7 +1862,9 @@ async fn export_csv_and_json() {
         .starts_with("token:"));
 
     let r = app
-        .get(&icp(&format!("/export?from={today}&to={today}&format=csv")))
+        .get(&icp(&format!(
+            "/export?from={first_day}&to={last_day}&format=csv"
+        )))
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.headers["content-type"]
@@ -1887,6 +1909,8 @@ async fn export_csv_and_json() {
 #[tokio::test]
 async fn report_json_html_and_backup() {
     let app = filed_app().await;
+    // The report's timeline is estimated from today over the test's 2027 calendar: fix today.
+    app.set_today("2026-03-02");
     app.doc(
         "kind=entity_certificate&file_name=licence.pdf&expires_on=2027-01-01",
         pdf("licence"),

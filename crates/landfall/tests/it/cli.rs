@@ -1,19 +1,62 @@
 //! The CLI without a server: keys, usage errors, connection errors.
 
-use crate::support::{free_port, landfall, run, run_cli};
+use crate::support::{landfall, refused_addr, run, run_cli};
+
+/// The subcommands of `landfall`, with a word of their `--help` description.
+const SUBCOMMANDS: [(&str, &str); 10] = [
+    ("serve", "Run the update server"),
+    ("app", "Manage apps"),
+    ("bundle", "Upload, list and delete bundles"),
+    ("channel", "Manage channels"),
+    ("device", "Inspect devices"),
+    ("token", "Manage admin API tokens"),
+    ("key", "Bundle-signing keys"),
+    ("audit", "content-change audit log"),
+    ("status", "Check that the server answers"),
+    ("icp", "ICP filing"),
+];
 
 #[test]
-fn help_and_version_exit_zero() {
+fn help_lists_every_subcommand_and_version_is_the_crate_version() {
     let r = run(landfall().arg("--help"));
     assert_eq!(r.code, 0, "{r:#?}");
-    for word in [
-        "serve", "app", "bundle", "channel", "device", "token", "key",
-    ] {
-        assert!(r.stdout.contains(word), "help lacks {word}: {}", r.stdout);
+    // The "Commands:" section lists each subcommand at the start of a line, with its summary.
+    let commands: Vec<&str> = r
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    for (name, summary) in SUBCOMMANDS {
+        assert!(
+            commands.iter().any(|l| {
+                let mut words = l.split_whitespace();
+                words.next() == Some(name) && l.contains(summary)
+            }),
+            "--help lacks `{name}  {summary}…` in its Commands section:\n{}",
+            r.stdout
+        );
     }
+    assert!(r.stdout.contains("--json"), "{}", r.stdout);
+
+    // `--version` prints the version Cargo built, nothing else.
     let r = run(landfall().arg("--version"));
     assert_eq!(r.code, 0, "{r:#?}");
-    assert!(r.stdout.starts_with("landfall "), "{r:#?}");
+    assert_eq!(
+        r.stdout.trim_end(),
+        format!("landfall {}", env!("CARGO_PKG_VERSION"))
+    );
+    // Each subcommand has its own help.
+    for (name, _) in SUBCOMMANDS {
+        let r = run(landfall().args([name, "--help"]));
+        assert_eq!(r.code, 0, "{name} --help: {r:#?}");
+        assert!(
+            r.stdout.contains(&format!("Usage: landfall {name}")),
+            "{name} --help: {}",
+            r.stdout
+        );
+    }
 }
 
 #[test]
@@ -41,7 +84,8 @@ fn usage_errors_exit_two() {
 
 #[test]
 fn unreachable_server_exits_six_with_a_hint() {
-    let url = format!("http://127.0.0.1:{}", free_port());
+    let (_reserved, addr) = refused_addr();
+    let url = format!("http://{addr}");
     let r = run_cli(&url, "some-secret-token", &["app", "list"]);
     assert_eq!(r.code, 6, "{r:#?}");
     let first = r.stderr.lines().next().unwrap_or_default();
@@ -70,7 +114,8 @@ fn upload_of_a_dir_without_index_html_fails_locally() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("www")).unwrap();
     std::fs::write(dir.path().join("www/index.html"), "<html></html>").unwrap();
-    let url = format!("http://127.0.0.1:{}", free_port());
+    let (_reserved, addr) = refused_addr();
+    let url = format!("http://{addr}");
     let path = dir.path().to_str().unwrap();
     let r = run_cli(
         &url,

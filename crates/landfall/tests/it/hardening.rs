@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::support::{free_port, landfall, random_token, run, vectors_dir, Server};
+use crate::support::{landfall, random_token, run, vectors_dir, Server};
 
 /// Reads until the server closes the connection (or `limit` passes); returns what arrived and
 /// how long it took.
@@ -96,7 +96,7 @@ async fn stalled_headers_bodies_and_idle_connections_are_closed() {
 #[tokio::test]
 async fn a_second_server_on_the_same_data_dir_refuses_and_touches_nothing() {
     let first = Server::start().await;
-    let data = first.data_dir();
+    let data = first.data_dir().to_owned();
     // An upload in flight (staging file) and a blob not yet committed, as the first server sees them.
     let staging = data.join("tmp").join("upload-in-flight");
     std::fs::write(&staging, b"partial").unwrap();
@@ -105,14 +105,8 @@ async fn a_second_server_on_the_same_data_dir_refuses_and_touches_nothing() {
     let blob = blob_dir.join(format!("ab{}", "0".repeat(62)));
     std::fs::write(&blob, b"being committed").unwrap();
 
-    let port = free_port();
     let r = run(landfall()
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data)
         .env("LANDFALL_ADMIN_TOKEN", random_token()));
     assert_ne!(r.code, 0, "{r:#?}");
@@ -164,7 +158,7 @@ async fn data_files_are_private() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
-    let data = server.data_dir();
+    let data = server.data_dir().to_owned();
     let mut files = 0;
     let mut stack = vec![data.clone()];
     while let Some(p) = stack.pop() {
@@ -195,12 +189,7 @@ async fn data_files_are_private() {
 async fn a_short_admin_token_from_the_environment_is_refused() {
     let data = tempfile::tempdir().unwrap();
     let r = run(landfall()
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{}", free_port()),
-            "--data-dir",
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data.path())
         .env("LANDFALL_ADMIN_TOKEN", "short-secret"));
     assert_ne!(r.code, 0, "{r:#?}");
@@ -216,7 +205,7 @@ fn vectors() -> std::path::PathBuf {
 #[tokio::test]
 async fn an_admin_token_can_be_minted_offline_but_not_under_a_running_server() {
     let mut server = Server::start().await;
-    let data = server.data_dir();
+    let data = server.data_dir().to_owned();
     let args = |d: &std::path::Path| {
         let mut c = landfall();
         c.args([
@@ -242,31 +231,7 @@ async fn an_admin_token_can_be_minted_offline_but_not_under_a_running_server() {
     let secret = r.stdout.trim().to_owned();
     assert!(secret.starts_with("lf_"), "{r:#?}");
     // The server accepts the rescued token.
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let mut child = landfall()
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(&data)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut ok = false;
-    for _ in 0..100 {
-        let r = crate::support::run_cli(&url, &secret, &["token", "list"]);
-        if r.code == 0 {
-            assert!(r.stdout.contains("rescue"), "{r:#?}");
-            ok = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(ok, "the rescued token does not work");
+    server.restart().await;
+    let r = crate::support::run_cli(&server.url, &secret, &["token", "list"]).ok();
+    assert!(r.stdout.contains("rescue"), "{r:#?}");
 }

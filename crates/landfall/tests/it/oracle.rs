@@ -2,7 +2,8 @@
 //!
 //! Opt-in: `scripts/setup-capgo-oracle.sh DIR` then `LANDFALL_CAPGO_ORACLE=DIR cargo test -p
 //! landfall --test it oracle` (`scripts/test` does both). When the variable is unset the tests
-//! print a skip line and pass; when it is set every check must pass.
+//! fail in CI (`CI` set) and print a `SKIPPED` line on stderr elsewhere; when it is set every
+//! check must pass.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -13,35 +14,16 @@ use serde_json::Value;
 
 use crate::support::{landfall, run, vectors_dir, Run};
 
-const ENV: &str = "LANDFALL_CAPGO_ORACLE";
+#[path = "../../../landfall-crypto/tests/common/oracle_gate.rs"]
+mod oracle_gate;
+use oracle_gate::cli_js;
+
 const CLI_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// The oracle directory, or `None` (after printing a skip line) when it is not configured.
+/// The oracle directory, `None` outside CI when it is not configured (see `oracle_gate`: in CI a
+/// missing oracle fails the test).
 pub fn oracle_dir(test: &str) -> Option<PathBuf> {
-    match std::env::var_os(ENV) {
-        Some(dir) if !dir.is_empty() => {
-            let dir = PathBuf::from(dir);
-            assert!(
-                cli_js(&dir).is_file(),
-                "{ENV}={} has no node_modules/@capgo/cli; run scripts/setup-capgo-oracle.sh {}",
-                dir.display(),
-                dir.display()
-            );
-            Some(dir)
-        }
-        _ => {
-            println!(
-                "{test}: skipped (Capgo CLI oracle not configured); to enable: \
-                 scripts/setup-capgo-oracle.sh /tmp/capgo-oracle && \
-                 {ENV}=/tmp/capgo-oracle cargo test -p landfall --test it"
-            );
-            None
-        }
-    }
-}
-
-fn cli_js(oracle: &Path) -> PathBuf {
-    oracle.join("node_modules/@capgo/cli/dist/index.js")
+    oracle_gate::oracle_dir(test, "cargo test -p landfall --test it oracle")
 }
 
 /// A throw-away Capgo project: the oracle's package.json + capacitor.config.json (with

@@ -1,7 +1,6 @@
 //! Helpers: run the `landfall` binary, start and stop a real server.
 
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -73,13 +72,16 @@ pub fn run(cmd: &mut Command) -> Run {
     }
 }
 
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A loopback address nobody listens on, and the socket that keeps it so: bound, never listening,
+/// so a connection is refused for as long as the socket lives (no pick-then-bind race).
+pub fn refused_addr() -> (socket2::Socket, std::net::SocketAddr) {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    (socket, addr)
 }
 
 /// 32 random hex characters.
@@ -96,17 +98,23 @@ pub fn vectors_dir() -> PathBuf {
 }
 
 /// A running `landfall serve`, killed on drop if still running.
+///
+/// The server listens on `127.0.0.1:0`; the harness reads the bound address from the
+/// `listening on ADDR` line the server prints once bound (no port is picked before the bind).
 pub struct Server {
     child: Option<Child>,
     pub url: String,
     pub token: String,
-    log: PathBuf,
-    _data: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    args: Vec<String>,
+    data_dir: PathBuf,
+    logs: Vec<PathBuf>,
+    root: tempfile::TempDir,
 }
 
 impl Server {
-    /// Starts `landfall serve` on a free port with a fresh data dir and admin token, and waits
-    /// until `GET /updates` answers `{"status":"ok"}`.
+    /// Starts `landfall serve` with a fresh data dir and admin token, and waits until
+    /// `GET /updates` answers `{"status":"ok"}`.
     pub async fn start() -> Server {
         Self::start_full(&[("LANDFALL_LOG", "info")], &[]).await
     }
@@ -122,37 +130,89 @@ impl Server {
         Self::start_full(&[("LANDFALL_LOG", "info")], extra).await
     }
 
-    /// Environment variables and extra `landfall serve` arguments.
+    /// Environment variables and extra `landfall serve` arguments, on a fresh data dir.
     pub async fn start_full(env: &[(&str, &str)], extra: &[&str]) -> Server {
-        let data = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let token = random_token();
-        let log = data.path().join("server.log");
+        let root = tempfile::tempdir().unwrap();
+        let data_dir = root.path().join("data");
+        let mut server = Self::unstarted(root, data_dir, &random_token(), env);
+        server.args = extra.iter().map(|a| (*a).to_owned()).collect();
+        server.spawn().await;
+        server
+    }
+
+    /// Starts `landfall serve` on `data_dir` (which may hold an existing installation) with
+    /// `LANDFALL_ADMIN_TOKEN=token`; logs go under `root`, which lives as long as the server.
+    pub async fn start_in(
+        root: tempfile::TempDir,
+        data_dir: PathBuf,
+        token: &str,
+        env: &[(&str, &str)],
+    ) -> Server {
+        let mut server = Self::unstarted(root, data_dir, token, env);
+        server.spawn().await;
+        server
+    }
+
+    fn unstarted(
+        root: tempfile::TempDir,
+        data_dir: PathBuf,
+        token: &str,
+        env: &[(&str, &str)],
+    ) -> Server {
+        Server {
+            child: None,
+            url: String::new(),
+            token: token.to_owned(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            args: Vec::new(),
+            data_dir,
+            logs: Vec::new(),
+            root,
+        }
+    }
+
+    /// The `--data-dir` of this server.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Starts the server again on the same data dir, token and environment (after
+    /// [`Server::terminate`]); it gets a new port, so [`Server::url`] changes.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop the server before restarting it");
+        self.spawn().await;
+    }
+
+    async fn spawn(&mut self) {
+        let log = self
+            .root
+            .path()
+            .join(format!("server-{}.log", self.logs.len() + 1));
         let log_file = std::fs::File::create(&log).unwrap();
         let child = landfall()
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-            ])
-            .arg(data.path().join("data"))
-            .args(extra)
-            .env("LANDFALL_ADMIN_TOKEN", &token)
-            .envs(env.iter().copied())
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&self.data_dir)
+            .args(&self.args)
+            .env("LANDFALL_ADMIN_TOKEN", &self.token)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(log_file.try_clone().unwrap())
             .stderr(log_file)
             .spawn()
             .expect("cannot start landfall serve");
-        let mut server = Server {
-            child: Some(child),
-            url: format!("http://127.0.0.1:{port}"),
-            token,
-            log,
-            _data: data,
-        };
-        server.wait_ready().await;
-        server
+        self.child = Some(child);
+        self.logs.push(log);
+        self.wait_ready().await;
+    }
+
+    /// The address from the current process's `listening on ADDR` line, once printed.
+    fn bound_addr(&self) -> Option<String> {
+        let log = std::fs::read_to_string(self.logs.last()?).ok()?;
+        log.lines()
+            .find_map(|l| l.strip_prefix("listening on "))
+            .map(|a| a.trim().to_owned())
     }
 
     async fn wait_ready(&mut self) {
@@ -162,32 +222,45 @@ impl Server {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!("landfall serve exited early ({status}):\n{}", self.log());
             }
-            if let Ok(resp) = http.get(format!("{}/updates", self.url)).send().await {
-                if resp.status().is_success() {
-                    let body: serde_json::Value = resp.json().await.unwrap_or_default();
-                    assert_eq!(body, serde_json::json!({"status": "ok"}), "GET /updates");
-                    return;
-                }
+            if let Some(addr) = self.bound_addr() {
+                self.url = format!("http://{addr}");
+                let resp = http
+                    .get(format!("{}/updates", self.url))
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("GET /updates on {addr}: {e}\n{}", self.log()));
+                assert!(resp.status().is_success(), "GET /updates: {resp:?}");
+                let body: serde_json::Value = resp.json().await.unwrap_or_default();
+                assert_eq!(body, serde_json::json!({"status": "ok"}), "GET /updates");
+                return;
             }
             if Instant::now() > deadline {
                 panic!("landfall serve not ready after 60 s:\n{}", self.log());
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
-    /// The server's data directory.
-    pub fn data_dir(&self) -> PathBuf {
-        self._data.path().join("data")
-    }
-
-    /// The server's stdout+stderr so far.
+    /// The server's stdout+stderr so far (every start, oldest first).
     pub fn log(&self) -> String {
         let mut s = String::new();
-        if let Ok(mut f) = std::fs::File::open(&self.log) {
-            let _ = f.read_to_string(&mut s);
+        for (i, path) in self.logs.iter().enumerate() {
+            if self.logs.len() > 1 {
+                s.push_str(&format!("---- start {} ----\n", i + 1));
+            }
+            if let Ok(mut f) = std::fs::File::open(path) {
+                let _ = f.read_to_string(&mut s);
+            }
         }
         s
+    }
+
+    /// The current process's stdout+stderr so far.
+    pub fn last_log(&self) -> String {
+        self.logs
+            .last()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default()
     }
 
     /// Runs the CLI against this server with its admin token.
@@ -226,4 +299,66 @@ impl Drop for Server {
             }
         }
     }
+}
+
+/// A tiny web bundle in `dir/<name>`: `index.html` and an `app.js` that calls `notifyAppReady()`,
+/// both mentioning `label` (so each label zips to different bytes). Returns the directory.
+pub fn web_dist(dir: &Path, name: &str, label: &str) -> String {
+    let dist = dir.join(name);
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(
+        dist.join("index.html"),
+        format!("<!doctype html><title>{label}</title><script src=app.js></script>"),
+    )
+    .unwrap();
+    std::fs::write(
+        dist.join("app.js"),
+        format!("window.label = {label:?}; notifyAppReady();"),
+    )
+    .unwrap();
+    dist.to_str().unwrap().to_owned()
+}
+
+/// A complete, consistent ICP filing record (a Guangdong company with mainland servers), as
+/// `landfall icp filing record` reads it.
+pub fn icp_record() -> serde_json::Value {
+    let person = |name: &str, id: &str, mobile: &str, email: &str| {
+        serde_json::json!({
+            "name": name, "id_type": "resident_id_card", "id_number": id,
+            "id_valid_until": "2035-01-01", "mobile": mobile, "email": email
+        })
+    };
+    serde_json::json!({
+        "entity": {
+            "nature": "enterprise", "ownership": "domestic", "name": "深圳鹿鸣科技有限公司",
+            "certificate_type": "business_licence", "certificate_number": "91440300MA5FXXXX0U",
+            "province": "guangdong", "city": "深圳市", "address": "广东省深圳市南山区科技园1号",
+            "responsible": person("张三", "44030519900101123X", "13800138000", "zhang@luming.cn"),
+            "responsible_is_legal_representative": true
+        },
+        "app": {
+            "name": "鹿鸣记账",
+            "platforms": [{"platform": "android", "package_name": "cn.luming.ledger",
+                "cert_fingerprint": "A1:B2:C3:D4:E5:F6:07:18:29:3A:4B:5C:6D:7E:8F:90"}],
+            "domains": [{"name": "luming.cn", "expires_on": "2030-01-01", "holder": "深圳鹿鸣科技有限公司"}],
+            "sdks": [],
+            "responsible": person("李四", "44030519850615432X", "13900139000", "li@luming.cn"),
+            "language": "zh-CN"
+        },
+        "access": [{
+            "name": "阿里云", "access_method": "cloud", "server_province": "guangdong",
+            "server_location": "cn-shenzhen", "ip_addresses": ["223.5.5.5"]
+        }],
+        "numbers": {}
+    })
+}
+
+/// A plugin info object for `device_id` of `app_id` on `version_name` (builtin 1.0.0).
+pub fn device_info(app_id: &str, device_id: &str, version_name: &str) -> serde_json::Value {
+    serde_json::json!({
+        "app_id": app_id, "device_id": device_id, "version_name": version_name,
+        "version_build": "1.0.0", "version_code": "1", "version_os": "14",
+        "platform": "android", "plugin_version": "8.51.14", "is_emulator": false, "is_prod": true,
+        "custom_id": "", "defaultChannel": ""
+    })
 }
