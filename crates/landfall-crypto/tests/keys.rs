@@ -315,6 +315,28 @@ fn leaked_form(text: &str, secret: &[u8]) -> Option<String> {
     forms.into_iter().find(|f| text.contains(f.as_str()))
 }
 
+/// The part of the PKCS#1 DER of `rsa` that only the private key has: everything after the
+/// modulus and the public exponent (which the public key's DER, and so the key id, carry too).
+fn private_der_fields(rsa: &RsaPrivateKey) -> Vec<u8> {
+    let der = rsa.to_pkcs1_der().unwrap();
+    let der = der.as_bytes();
+    let public = rsa.to_public_key().to_pkcs1_der().unwrap();
+    let public = public.as_bytes();
+    // Skip the public SEQUENCE header (tag, then a short or long-form length): n and e remain.
+    let header = if public[1] & 0x80 == 0 {
+        2
+    } else {
+        2 + (public[1] & 0x7f) as usize
+    };
+    let n_and_e = &public[header..];
+    let start = der
+        .windows(n_and_e.len())
+        .position(|w| w == n_and_e)
+        .expect("the private DER holds n and e")
+        + n_and_e.len();
+    der[start..].to_vec()
+}
+
 #[test]
 fn debug_output_does_not_leak_secrets() {
     // The private key of the vectors: neither its PEM body nor its private exponent / primes.
@@ -330,8 +352,9 @@ fn debug_output_does_not_leak_secrets() {
             let chunk: String = chunk.iter().collect();
             assert!(!dbg.contains(&chunk), "PEM body {chunk} in {dbg}");
         }
-        let der = rsa.to_pkcs1_der().unwrap();
-        if let Some(form) = leaked_form(&dbg, der.as_bytes()) {
+        // The DER's private fields (d, p, q, dp, dq, qinv): the modulus and public exponent in
+        // front of them are public, and the key id is base64 of exactly those bytes.
+        if let Some(form) = leaked_form(&dbg, &private_der_fields(&rsa)) {
             panic!("private key DER leaked as {form:?}: {dbg}");
         }
         for secret in [rsa.d(), &rsa.primes()[0], &rsa.primes()[1]] {
@@ -352,6 +375,15 @@ fn debug_output_does_not_leak_secrets() {
         assert!(dbg.contains("redacted"), "{dbg}");
     }
     // The checker itself finds each representation (else the assertions above prove nothing).
+    let private = private_der_fields(&rsa);
+    assert_eq!(private[0], 0x02, "starts with the INTEGER d");
+    assert!(
+        private.len() > 600,
+        "d, p, q, dp, dq, qinv: {}",
+        private.len()
+    );
+    assert!(private.ends_with(&rsa.crt_coefficient().unwrap().to_bytes_be()));
+    assert!(leaked_form(&format!("{:?}", rsa.d().to_bytes_be()), &private).is_some());
     let derived = format!("{:?}", key);
     assert!(derived.contains("160, 161"), "{derived}");
     assert!(leaked_form(&derived, &key).is_some());
