@@ -26,10 +26,18 @@ fn answer(status: StatusCode, e: PluginError) -> Response {
     (status, Json(e)).into_response()
 }
 
+/// Longest message sent back to a device: input echoed in messages is clipped.
+const MAX_MESSAGE_CHARS: usize = 300;
+
 fn bad_request(error: &'static str, message: impl Into<String>) -> Response {
+    let message = message.into();
     answer(
         StatusCode::BAD_REQUEST,
-        PluginError::new(error, message, Kind::Failed),
+        PluginError::new(
+            error,
+            landfall_core::clip_with(&message, MAX_MESSAGE_CHARS),
+            Kind::Failed,
+        ),
     )
 }
 
@@ -310,6 +318,7 @@ pub async fn stats(State(s): State<Shared>, body: Bytes) -> Response {
                 results.push(json!({ "status": "ok", "index": index }));
             }
             Err(msg) => {
+                let msg = landfall_core::clip_with(&msg, MAX_MESSAGE_CHARS).into_owned();
                 if single {
                     return bad_request("invalid_event", msg);
                 }
@@ -338,7 +347,11 @@ pub async fn stats(State(s): State<Shared>, body: Bytes) -> Response {
 fn channel_error(error: &'static str, message: String) -> Response {
     answer(
         StatusCode::OK,
-        PluginError::new(error, message, Kind::Failed),
+        PluginError::new(
+            error,
+            landfall_core::clip_with(&message, MAX_MESSAGE_CHARS),
+            Kind::Failed,
+        ),
     )
 }
 

@@ -576,3 +576,34 @@ async fn the_kill_switch_moves_every_channel_or_none() {
         .count();
     assert_eq!(kills, 7);
 }
+
+#[tokio::test]
+async fn plugin_errors_clip_echoed_input() {
+    let app = app_with_beta().await;
+    let huge = "x".repeat(100_000);
+    let mut d = legacy_device();
+    d["version_build"] = json!(huge);
+    for (method, uri, body) in [
+        ("POST", "/updates", d.to_string()),
+        (
+            "POST",
+            "/channel_self",
+            with_channel(legacy_device(), &huge).to_string(),
+        ),
+        (
+            "POST",
+            "/stats",
+            json!([{ "app_id": huge, "device_id": DEVICE, "action": "set" }]).to_string(),
+        ),
+        ("POST", "/stats", format!("{{\"app_id\": {huge}")),
+    ] {
+        let r = app.raw(method, uri, &body).await;
+        let text = String::from_utf8_lossy(&r.bytes).into_owned();
+        assert!(
+            text.len() < 1_000,
+            "{method} {uri} echoed {} bytes",
+            text.len()
+        );
+        assert!(text.contains("error") || text.contains("status"), "{text}");
+    }
+}

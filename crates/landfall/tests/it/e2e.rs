@@ -370,7 +370,24 @@ async fn cli_and_device_against_a_real_server() {
         "1.0.1",
         "--json",
     ]);
-    assert_eq!(r.code, 4, "duplicate version: {r:#?}");
+    // The same version with the same bytes: a retried upload, acknowledged, nothing new stored.
+    assert_eq!(r.code, 0, "retried upload: {r:#?}");
+    assert_eq!(r.json()["already_uploaded"], true, "{r:#?}");
+    // The same version with other bytes: refused (version names are immutable).
+    let changed = tempfile::tempdir().unwrap();
+    std::fs::write(changed.path().join("index.html"), "<html>changed</html>").unwrap();
+    std::fs::write(changed.path().join("app.js"), "notifyAppReady()").unwrap();
+    let r = server.cli(&[
+        "bundle",
+        "upload",
+        APP,
+        changed.path().to_str().unwrap(),
+        "--version",
+        "1.0.1",
+        "--json",
+    ]);
+    assert_eq!(r.code, 4, "duplicate version, other content: {r:#?}");
+    assert!(r.stderr.contains("version_exists"), "{r:#?}");
 
     let tmp = tempfile::tempdir().unwrap();
     let bad_zip = tmp.path().join("no-index.zip");
