@@ -1961,8 +1961,19 @@ async fn report_json_html_and_backup() {
     assert_eq!(v["documents"].as_array().unwrap().len(), 1);
     assert_eq!(v["incidents"][0]["id"], incident);
     assert!(v["compliance"]["items"].as_array().unwrap().len() >= 6);
-    assert!(!v["content_changes"].as_array().unwrap().is_empty());
     assert_eq!(v["record_changes"].as_array().unwrap().len(), 1);
+    // Content changes are the audit rows of the 90 days up to today, and audit rows carry the
+    // real clock: only a report on the real date is sure to hold the upload of `filed_app`.
+    app.state.icp.set_today(None);
+    let real = app.get(&icp("/report")).await.json();
+    let actions: Vec<&str> = real["content_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"bundle_upload"), "{actions:?}");
+    app.set_today("2026-03-02");
 
     let r = app.get(&icp("/report?format=html")).await;
     assert_eq!(r.status, StatusCode::OK);
