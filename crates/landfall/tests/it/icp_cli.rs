@@ -84,7 +84,8 @@ async fn icp_cli_walk_every_subcommand_text_json_and_exit_codes() {
         "app_not_found",
     );
     let r = cli(&["icp", "filing", "record", APP, &record]).ok();
-    assert!(r.stdout.contains("state: Draft"), "{r:#?}");
+    assert!(r.stdout.contains("state: draft / 草稿"), "{r:#?}");
+    assert!(r.stdout.contains("next: submit, abandon"), "{r:#?}");
     assert!(
         r.stdout
             .contains("entity: 深圳鹿鸣科技有限公司  app: 鹿鸣记账"),
@@ -101,7 +102,11 @@ async fn icp_cli_walk_every_subcommand_text_json_and_exit_codes() {
     assert!(r.stdout.starts_with("AT"), "{r:#?}");
     let bad = path("bad.json");
     std::fs::write(&bad, r#"{"entity": 1}"#).unwrap();
-    assert_eq!(cli(&["icp", "filing", "record", APP, &bad]).code, 1);
+    fails(
+        cli(&["icp", "filing", "record", APP, &bad, "--json"]),
+        1,
+        "invalid_record",
+    );
 
     // ---- readiness, timeline, transitions ------------------------------------------------------------
     let r = cli(&["icp", "readiness", APP, "--today", "2026-06-01"]);
@@ -129,8 +134,11 @@ async fn icp_cli_walk_every_subcommand_text_json_and_exit_codes() {
         "invalid_date",
     );
     // Submitting with blockers needs --force; an illegal event is a conflict.
-    let r = cli(&["icp", "transition", APP, "submit", "--json"]);
-    assert_ne!(r.code, 0, "{r:#?}");
+    fails(
+        cli(&["icp", "transition", APP, "submit", "--json"]),
+        4,
+        "filing_not_ready",
+    );
     let v = cli(&["icp", "transition", APP, "submit", "--force", "--json"])
         .ok()
         .json();
@@ -158,7 +166,21 @@ async fn icp_cli_walk_every_subcommand_text_json_and_exit_codes() {
         "app.name=名称与实际不符",
     ])
     .ok();
-    assert!(r.stdout.contains("state: "), "{r:#?}");
+    assert!(r.stdout.contains("state: draft / 草稿"), "{r:#?}");
+    assert!(
+        r.stdout.lines().any(|l| l.split_whitespace().skip(3).eq([
+            "provider-reject",
+            "provider-review",
+            "draft"
+        ])),
+        "{r:#?}"
+    );
+    let v = cli(&["icp", "filing", "show", APP, "--json"]).ok().json();
+    assert_eq!(
+        v["filing"]["history"][1]["reasons"],
+        json!([{"field": "app.name", "error": "名称与实际不符"}]),
+        "{v}"
+    );
 
     // ---- calendar --------------------------------------------------------------------------------
     let v = cli(&["icp", "calendar", "day", "2026-10-01", "--json"])
@@ -166,7 +188,11 @@ async fn icp_cli_walk_every_subcommand_text_json_and_exit_codes() {
         .json();
     assert_eq!(v["working"], false, "{v}");
     let r = cli(&["icp", "calendar", "day", "2026-02-14"]).ok();
-    assert!(r.stdout.contains("2026-02-14"), "{r:#?}");
+    assert!(
+        r.stdout.starts_with("2026-02-14: make-up working day"),
+        "{r:#?}"
+    );
+    assert!(r.stdout.contains("(working day / 工作日)"), "{r:#?}");
     let v = cli(&["icp", "calendar", "add", "2026-02-06", "20", "--json"])
         .ok()
         .json();
@@ -198,9 +224,14 @@ async fn icp_cli_walk_every_subcommand_text_json_and_exit_codes() {
         .json();
     assert_eq!(v["all_mainland"], true, "{v}");
     assert_eq!(cli(&["icp", "ip-check"]).code, 2);
-    fails(cli(&["icp", "badge", APP, "--json"]), 3, "not_found");
+    fails(cli(&["icp", "badge", APP, "--json"]), 3, "not_filed");
     let r = cli(&["icp", "settings", "set", APP, "--launch-date", "2026-01-05"]).ok();
-    assert!(r.stdout.contains("2026-01-05"), "{r:#?}");
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("launch date") && l.ends_with(" 2026-01-05")),
+        "{r:#?}"
+    );
     let v = cli(&["icp", "settings", "show", APP, "--json"]).ok().json();
     assert_eq!(v["launch_date"], "2026-01-05", "{v}");
 
@@ -257,8 +288,9 @@ async fn icp_cli_walk_every_subcommand_text_json_and_exit_codes() {
     .ok()
     .json();
     assert!(v["measurements"].is_object(), "{v}");
-    let r = cli(&["icp", "emergency", "show", APP]);
-    assert_eq!(r.code, 0, "{r:#?}");
+    // Nothing set up yet: the (pretty-printed JSON) set-up lists no authority contacts.
+    let r = cli(&["icp", "emergency", "show", APP]).ok();
+    assert_eq!(r.json()["authority_contacts"], json!([]), "{r:#?}");
     let v = cli(&[
         "icp",
         "incident",
@@ -282,7 +314,7 @@ async fn icp_cli_walk_every_subcommand_text_json_and_exit_codes() {
     fails(
         cli(&["icp", "incident", "show", APP, "999999", "--json"]),
         3,
-        "not_found",
+        "incident_not_found",
     );
     assert_eq!(
         cli(&[
@@ -323,8 +355,18 @@ async fn icp_cli_walk_every_subcommand_text_json_and_exit_codes() {
     let out = path("copy.pdf");
     cli(&["icp", "documents", "get", APP, &doc, "-o", &out]).ok();
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&pdf).unwrap());
-    cli(&["icp", "documents", "verify", APP, &doc, "--red-seal"]).ok();
+    let r = cli(&["icp", "documents", "verify", APP, &doc, "--red-seal"]).ok();
+    assert_eq!(r.stdout, format!("Document {doc} verified\n"), "{r:#?}");
+    let v = cli(&["icp", "documents", "list", APP, "--json"])
+        .ok()
+        .json();
+    assert_eq!(v["documents"][0]["status"], "verified", "{v}");
+    assert_eq!(v["documents"][0]["red_seal_confirmed"], true, "{v}");
     cli(&["icp", "documents", "remove", APP, &doc]).ok();
+    let v = cli(&["icp", "documents", "list", APP, "--json"])
+        .ok()
+        .json();
+    assert_eq!(v["documents"], json!([]), "{v}");
     let not_pdf = path("x.pdf");
     std::fs::write(&not_pdf, b"hello").unwrap();
     assert_eq!(
