@@ -36,6 +36,15 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// `GET /api/v1/limits`: what this server accepts (clients check before they upload).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ServerLimits {
+    /// Largest bundle upload, in bytes (`--max-bundle-bytes`).
+    pub max_bundle_bytes: u64,
+    /// Largest JSON request body, in bytes.
+    pub max_json_body_bytes: u64,
+}
+
 /// The error body of every failed admin call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ApiError {

@@ -32,8 +32,21 @@ pub use landfall_api_types::{
     AddKey, ApiError, AppInfo, AuditInfo, BundleInfo, ChannelFlagsInfo, ChannelFlagsPatch,
     ChannelInfo, CreateApp, CreateChannel, CreateToken, DeltaInfo, DeviceInfo, ExternalBundle,
     FileSignatures, HistoryEntry, KeyInfo, OverrideInfo, ReplacedOverride, Rollback, RolloutInfo,
-    SetOverride, TokenCreated, TokenInfo, UpdateApp, UpdateChannel, UploadParams, UploadResult,
+    ServerLimits, SetOverride, TokenCreated, TokenInfo, UpdateApp, UpdateChannel, UploadParams,
+    UploadResult,
 };
+
+fn too_large(path: &Path, len: u64, max: u64) -> Error {
+    Error::Api {
+        status: 413,
+        code: "bundle_too_large".into(),
+        message: format!(
+            "{} is {len} bytes, larger than the server accepts ({max} bytes); raise the server's \
+             limit (landfall serve --max-bundle-bytes / LANDFALL_MAX_BUNDLE_BYTES) or make the bundle smaller",
+            path.display()
+        ),
+    }
+}
 
 /// Result alias of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -194,6 +207,14 @@ impl Client {
         };
         let file = tokio::fs::File::open(zip_path).await.map_err(file_err)?;
         let len = file.metadata().await.map_err(file_err)?.len();
+        // A server refuses an oversized upload with 413 and closes the connection mid-stream,
+        // which a client would only see as a broken pipe: check the limit first. (A server
+        // without the limits route answers 404; then the upload itself decides.)
+        if let Ok(limits) = self.limits().await {
+            if len > limits.max_bundle_bytes {
+                return Err(too_large(zip_path, len, limits.max_bundle_bytes));
+            }
+        }
 
         let mut url = self.api(&["apps", app, "bundles"]);
         {
@@ -252,7 +273,16 @@ impl Client {
                 req.multipart(form)
             }
         };
-        self.json(req).await
+        match self.json(req).await {
+            // The stream broke: if the server's limit explains it, say so.
+            Err(Error::Transport { url, cause }) => match self.limits().await {
+                Ok(limits) if len > limits.max_bundle_bytes => {
+                    Err(too_large(zip_path, len, limits.max_bundle_bytes))
+                }
+                _ => Err(Error::Transport { url, cause }),
+            },
+            other => other,
+        }
     }
 
     /// `POST /api/v1/apps/{app}/bundles/external`: registers a bundle hosted elsewhere.
@@ -420,6 +450,12 @@ impl Client {
     pub async fn openapi(&self) -> Result<serde_json::Value> {
         let url = self.api(&["openapi.json"]);
         self.json(self.req(Method::GET, url)).await
+    }
+
+    /// `GET /api/v1/limits`: what the server accepts.
+    pub async fn limits(&self) -> Result<ServerLimits> {
+        self.json(self.req(Method::GET, self.api(&["limits"])))
+            .await
     }
 
     /// `GET /updates`: the plugin endpoint's liveness answer, `{"status":"ok"}`.

@@ -100,6 +100,7 @@ pub fn build_router(state: Shared) -> Router {
         .route("/tokens", post(tokens::create).get(tokens::list))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/openapi.json", get(openapi::document))
+        .route("/limits", get(admin::tokens::limits))
         .merge(icp::router())
         .fallback(|| async {
             error::HttpError::not_found(

@@ -29,7 +29,7 @@ impl Modify for BearerAuth {
         channels::create, channels::list, channels::get, channels::update, channels::rollback, channels::history,
         devices::list, devices::set_override, devices::clear_override, devices::audit,
         keys::add, keys::list, keys::remove,
-        tokens::create, tokens::list, tokens::revoke,
+        tokens::create, tokens::list, tokens::revoke, tokens::limits,
         icp::filing::get, icp::filing::record, icp::filing::transition, icp::filing::changes, icp::filing::timeline,
         icp::filing::hosting, icp::filing::ip_check, icp::filing::check_number,
         icp::documents::list, icp::documents::upload, icp::documents::get, icp::documents::patch,

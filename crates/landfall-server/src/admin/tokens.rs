@@ -126,3 +126,17 @@ pub async fn revoke(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// What this server accepts: clients check the bundle size before streaming an upload (a server
+/// answers 413 and closes mid-stream, which a client would only see as a broken pipe).
+#[utoipa::path(get, path = "/api/v1/limits", tag = "tokens",
+    responses((status = 200, body = landfall_api_types::ServerLimits)))]
+pub async fn limits(
+    axum::extract::State(s): axum::extract::State<crate::state::Shared>,
+    _caller: Caller,
+) -> axum::Json<landfall_api_types::ServerLimits> {
+    axum::Json(landfall_api_types::ServerLimits {
+        max_bundle_bytes: s.settings.max_bundle_bytes,
+        max_json_body_bytes: crate::MAX_JSON_BODY as u64,
+    })
+}

@@ -235,3 +235,33 @@ async fn an_admin_token_can_be_minted_offline_but_not_under_a_running_server() {
     let r = crate::support::run_cli(&server.url, &secret, &["token", "list"]).ok();
     assert!(r.stdout.contains("rescue"), "{r:#?}");
 }
+
+/// An upload over the server's limit shows the server's refusal, not a broken pipe.
+#[tokio::test]
+async fn cli_explains_an_upload_over_the_servers_limit() {
+    let server = Server::start_with_args(&["--max-bundle-bytes", "4096"]).await;
+    server.cli(&["app", "create", "com.example.big"]).ok();
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<html></html>").unwrap();
+    // Incompressible, so the zip is far over 4 KiB.
+    let noise: Vec<u8> = (0..200_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(dist.path().join("app.js"), noise).unwrap();
+    let r = server.cli(&[
+        "bundle",
+        "upload",
+        "com.example.big",
+        dist.path().to_str().unwrap(),
+        "--version",
+        "1.0.0",
+    ]);
+    assert_ne!(r.code, 0, "{r:#?}");
+    assert!(
+        r.stderr
+            .contains("larger than the server accepts (4096 bytes)"),
+        "{r:#?}"
+    );
+    assert!(r.stderr.contains("--max-bundle-bytes"), "{r:#?}");
+    assert!(!r.stderr.to_lowercase().contains("broken pipe"), "{r:#?}");
+}
