@@ -477,16 +477,20 @@ async fn keyed_apps_refuse_to_point_devices_at_unsigned_bundles() {
         )
         .await,
     );
-    assert_eq!(
-        app.state
-            .store
-            .get_channel(APP, "production")
-            .await
-            .unwrap()
-            .bundle_id
-            .is_some(),
-        true
-    );
+    // Nothing moved: production still serves 1.0.1.
+    let production = app
+        .state
+        .store
+        .get_channel(APP, "production")
+        .await
+        .unwrap();
+    let served = app
+        .state
+        .store
+        .get_bundle_by_id(production.bundle_id.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(served.version, "1.0.1");
     // builtin stays possible, for every one of them.
     let r = app
         .api(
