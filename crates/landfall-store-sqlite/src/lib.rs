@@ -297,6 +297,42 @@ impl SqliteStore {
         Ok(c)
     }
 
+    /// Store (`Some`) or remove (`None`) a device's one channel assignment; returns whether one
+    /// was stored before.
+    async fn write_assignment(
+        tx: &mut Transaction<'_, Sqlite>,
+        app_id: &str,
+        device_id: &str,
+        channel_id: Option<i64>,
+        set_by: &str,
+    ) -> StoreResult<bool> {
+        let existed =
+            sqlx::query("SELECT 1 FROM device_overrides WHERE app_id = $1 AND device_id = $2")
+                .bind(app_id)
+                .bind(device_id)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db)?
+                .is_some();
+        let q = match channel_id {
+            Some(cid) => sqlx::query(
+                "INSERT INTO device_overrides (app_id, device_id, channel_id, created_at, set_by) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id, device_id) DO UPDATE SET \
+                 channel_id = excluded.channel_id, created_at = excluded.created_at, set_by = excluded.set_by",
+            )
+            .bind(app_id)
+            .bind(device_id)
+            .bind(cid)
+            .bind(now_ms())
+            .bind(set_by),
+            None => sqlx::query("DELETE FROM device_overrides WHERE app_id = $1 AND device_id = $2")
+                .bind(app_id)
+                .bind(device_id),
+        };
+        q.execute(&mut **tx).await.map_err(db)?;
+        Ok(existed)
+    }
+
     async fn bundle_name(tx: &mut Transaction<'_, Sqlite>, id: Option<i64>) -> StoreResult<String> {
         let Some(id) = id else {
             return Ok("builtin".into());
@@ -390,6 +426,28 @@ fn device_row(r: &SqliteRow) -> Device {
         },
         first_seen: r.get("first_seen"),
     }
+}
+
+/// The `WHERE` clause of a [`DeviceFilter`] (parameters `$1`–`$5`, see [`bind_device_filter`]).
+const DEVICE_FILTER: &str = "app_id = $1 \
+     AND ($2 IS NULL OR device_id LIKE $2 OR custom_id LIKE $2) \
+     AND ($3 IS NULL OR channel = $3) AND ($4 IS NULL OR version_name = $4) \
+     AND ($5 IS NULL OR platform = $5)";
+
+fn bind_device_filter<'q>(
+    q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    app_id: &'q str,
+    f: &'q DeviceFilter,
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    let search = f
+        .search
+        .as_ref()
+        .map(|s| format!("%{}%", s.replace(['%', '_'], "")));
+    q.bind(app_id)
+        .bind(search)
+        .bind(&f.channel)
+        .bind(&f.version_name)
+        .bind(&f.platform)
 }
 
 #[async_trait]
@@ -820,33 +878,8 @@ impl Store for SqliteStore {
         actor: &str,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await.map_err(db)?;
-        let detail = match channel_id {
-            Some(cid) => {
-                sqlx::query(
-                    "INSERT INTO device_overrides (app_id, device_id, channel_id, created_at, set_by) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (app_id, device_id) DO UPDATE SET channel_id = excluded.channel_id, \
-                     created_at = excluded.created_at, set_by = excluded.set_by",
-                )
-                .bind(app_id)
-                .bind(device_id)
-                .bind(cid)
-                .bind(now_ms())
-                .bind(actor)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-                serde_json::json!({ "device_id": device_id, "channel_id": cid })
-            }
-            None => {
-                sqlx::query("DELETE FROM device_overrides WHERE app_id = $1 AND device_id = $2")
-                    .bind(app_id)
-                    .bind(device_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                serde_json::json!({ "device_id": device_id, "channel_id": null })
-            }
-        };
+        Self::write_assignment(&mut tx, app_id, device_id, channel_id, actor).await?;
+        let detail = serde_json::json!({ "device_id": device_id, "channel_id": channel_id });
         Self::audit(&mut tx, app_id, actor, "device_override", detail).await?;
         tx.commit().await.map_err(db)
     }
@@ -859,38 +892,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await.map_err(db)?;
         let existed =
-            sqlx::query("SELECT 1 FROM device_overrides WHERE app_id = $1 AND device_id = $2")
-                .bind(app_id)
-                .bind(device_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?
-                .is_some();
-        match channel_id {
-            Some(cid) => {
-                sqlx::query(
-                    "INSERT INTO device_overrides (app_id, device_id, channel_id, created_at, set_by) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (app_id, device_id) DO UPDATE SET channel_id = excluded.channel_id, \
-                     created_at = excluded.created_at, set_by = excluded.set_by",
-                )
-                .bind(app_id)
-                .bind(device_id)
-                .bind(cid)
-                .bind(now_ms())
-                .bind(SET_BY_DEVICE)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            }
-            None => {
-                sqlx::query("DELETE FROM device_overrides WHERE app_id = $1 AND device_id = $2")
-                    .bind(app_id)
-                    .bind(device_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-            }
-        }
+            Self::write_assignment(&mut tx, app_id, device_id, channel_id, SET_BY_DEVICE).await?;
         tx.commit().await.map_err(db)?;
         Ok(existed)
     }
@@ -954,46 +956,22 @@ impl Store for SqliteStore {
     }
 
     async fn list_devices(&self, app_id: &str, f: &DeviceFilter) -> StoreResult<Vec<Device>> {
-        let search = f
-            .search
-            .as_ref()
-            .map(|s| format!("%{}%", s.replace(['%', '_'], "")));
-        let rows = sqlx::query(
-            "SELECT * FROM devices WHERE app_id = $1 \
-             AND ($2 IS NULL OR device_id LIKE $2 OR custom_id LIKE $2) \
-             AND ($3 IS NULL OR channel = $3) AND ($4 IS NULL OR version_name = $4) AND ($5 IS NULL OR platform = $5) \
-             ORDER BY last_seen DESC LIMIT $6",
-        )
-        .bind(app_id)
-        .bind(search)
-        .bind(&f.channel)
-        .bind(&f.version_name)
-        .bind(&f.platform)
-        .bind(i64::from(if f.limit == 0 { 100 } else { f.limit }))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
+        let sql =
+            format!("SELECT * FROM devices WHERE {DEVICE_FILTER} ORDER BY last_seen DESC LIMIT $6");
+        let rows = bind_device_filter(sqlx::query(&sql), app_id, f)
+            .bind(i64::from(if f.limit == 0 { 100 } else { f.limit }))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
         Ok(rows.iter().map(device_row).collect())
     }
 
     async fn count_devices(&self, app_id: &str, f: &DeviceFilter) -> StoreResult<u64> {
-        let search = f
-            .search
-            .as_ref()
-            .map(|s| format!("%{}%", s.replace(['%', '_'], "")));
-        let row = sqlx::query(
-            "SELECT COUNT(*) FROM devices WHERE app_id = $1 \
-             AND ($2 IS NULL OR device_id LIKE $2 OR custom_id LIKE $2) \
-             AND ($3 IS NULL OR channel = $3) AND ($4 IS NULL OR version_name = $4) AND ($5 IS NULL OR platform = $5)",
-        )
-        .bind(app_id)
-        .bind(search)
-        .bind(&f.channel)
-        .bind(&f.version_name)
-        .bind(&f.platform)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db)?;
+        let sql = format!("SELECT COUNT(*) FROM devices WHERE {DEVICE_FILTER}");
+        let row = bind_device_filter(sqlx::query(&sql), app_id, f)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
         Ok(row.get::<i64, _>(0) as u64)
     }
 
