@@ -162,7 +162,7 @@ async fn state_survives_sigterm_and_restart_and_start_up_sweeps() {
             APP,
             &v3,
             "--version",
-            "2.0.0",
+            "1.1.0",
             "--channel",
             "beta",
             "--key",
@@ -173,7 +173,7 @@ async fn state_survives_sigterm_and_restart_and_start_up_sweeps() {
         .json();
     assert_eq!(up["bundle"]["key_ids"], json!([key_id]), "{up}");
 
-    let overridden = "0a0a0a0a-0000-4000-8000-00000000beta";
+    let overridden = "0a0a0a0a-0000-4000-8000-00000000beef";
     server
         .cli(&["device", "override", APP, overridden, "--channel", "beta"])
         .ok();
@@ -195,18 +195,33 @@ async fn state_survives_sigterm_and_restart_and_start_up_sweeps() {
     devices.push((overridden.to_owned(), keyed));
 
     let answers_before = update_answers(&server, &devices).await;
-    let versions: BTreeSet<String> = answers_before
+    // The rollout splits the plain devices (their builtin is 1.0.0): those in the rollout get
+    // 1.0.1, the others are told they are up to date; the overridden one gets the encrypted bundle.
+    let outcomes: BTreeSet<String> = answers_before[..8]
         .iter()
-        .map(|(_, a)| a["body"]["version"].as_str().unwrap_or("-").to_owned())
+        .map(|(_, a)| match a["body"]["url"].as_str() {
+            Some(_) => format!("update {}", a["body"]["version"]),
+            None => format!("{} {}", a["body"]["kind"], a["body"]["error"]),
+        })
         .collect();
-    // The rollout splits the plain devices; the overridden one gets the encrypted bundle.
-    assert!(
-        versions.contains("1.0.0") && versions.contains("1.0.1") && versions.contains("2.0.0"),
+    assert_eq!(
+        outcomes,
+        BTreeSet::from([
+            r#"update "1.0.1""#.to_owned(),
+            r#""up_to_date" "no_new_version_available""#.to_owned(),
+        ]),
         "{answers_before:#?}"
     );
     let encrypted = &answers_before.last().unwrap().1["body"];
-    assert_eq!(encrypted["version"], "2.0.0", "{encrypted}");
-    assert!(encrypted["session_key"].as_str().is_some(), "{encrypted}");
+    assert_eq!(encrypted["version"], "1.1.0", "{encrypted}");
+    assert!(encrypted["url"].as_str().is_some(), "{encrypted}");
+    assert!(
+        !encrypted["session_key"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty(),
+        "{encrypted}"
+    );
     let ids: Vec<&str> = devices.iter().map(|(id, _)| id.as_str()).collect();
     wait_for_devices(&server, &ids).await;
     let admin_before = admin_state(&server);
@@ -261,6 +276,7 @@ async fn sigterm_under_traffic_answers_completely_and_keeps_every_answered_check
     let mut server = Server::start().await;
     let work = tempfile::tempdir().unwrap();
     server.cli(&["app", "create", APP]).ok();
+    // 1.0.1, so that every device (builtin 1.0.0) is answered with an update to download.
     let v1 = web_dist(work.path(), "v1", "one");
     server
         .cli(&[
@@ -269,7 +285,7 @@ async fn sigterm_under_traffic_answers_completely_and_keeps_every_answered_check
             APP,
             &v1,
             "--version",
-            "1.0.0",
+            "1.0.1",
             "--channel",
             "production",
         ])
@@ -315,7 +331,7 @@ async fn sigterm_under_traffic_answers_completely_and_keeps_every_answered_check
                     )
                 });
                 assert_eq!(status, 200, "{id}: {body}");
-                assert_eq!(body["version"], "1.0.0", "{id}: {body}");
+                assert_eq!(body["version"], "1.0.1", "{id}: {body}");
                 assert!(body["url"].as_str().is_some(), "{id}: {body}");
                 answered.lock().unwrap().push(id);
             }
@@ -324,6 +340,10 @@ async fn sigterm_under_traffic_answers_completely_and_keeps_every_answered_check
     // Let traffic build up, then SIGTERM in the middle of it.
     let deadline = Instant::now() + Duration::from_secs(30);
     while answered.lock().unwrap().len() < 200 {
+        if let Some(done) = loops.iter().position(|l| l.is_finished()) {
+            // A loop only ends early by panicking: show why.
+            loops.remove(done).await.expect("a client loop failed");
+        }
         assert!(Instant::now() < deadline, "traffic did not start");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -140,19 +140,6 @@ impl Server {
         server
     }
 
-    /// Starts `landfall serve` on `data_dir` (which may hold an existing installation) with
-    /// `LANDFALL_ADMIN_TOKEN=token`; logs go under `root`, which lives as long as the server.
-    pub async fn start_in(
-        root: tempfile::TempDir,
-        data_dir: PathBuf,
-        token: &str,
-        env: &[(&str, &str)],
-    ) -> Server {
-        let mut server = Self::unstarted(root, data_dir, token, env);
-        server.spawn().await;
-        server
-    }
-
     fn unstarted(
         root: tempfile::TempDir,
         data_dir: PathBuf,
