@@ -33,6 +33,9 @@ struct Shard {
 pub struct DeviceRecorder {
     shards: Vec<Mutex<Shard>>,
     hasher: std::collections::hash_map::RandomState,
+    /// One flush at a time: a caller that flushes (e.g. before listing devices) returns only after
+    /// every check-in recorded before its call is in the store, including a batch in flight.
+    flushing: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for DeviceRecorder {
@@ -48,6 +51,7 @@ impl Default for DeviceRecorder {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             hasher: Default::default(),
+            flushing: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -103,14 +107,8 @@ impl DeviceRecorder {
 
     /// Write everything pending. On failure the records are put back (unless newer ones arrived).
     pub async fn flush(&self, store: &dyn Store) -> usize {
-        let mut batch: Vec<DeviceSeen> = Vec::new();
-        let horizon = landfall_store::now_ms() - REFRESH_MS;
-        for shard in &self.shards {
-            let mut shard = shard.lock();
-            // Forget write times older than the interval: memory stays bounded by recent devices.
-            shard.written.retain(|_, (_, at)| *at > horizon);
-            batch.extend(std::mem::take(&mut shard.pending).into_values());
-        }
+        let _one_at_a_time = self.flushing.lock().await;
+        let batch = self.take_batch();
         let total = batch.len();
         for chunk in batch.chunks(BATCH) {
             let ok = match store.upsert_devices(chunk).await {
@@ -120,18 +118,42 @@ impl DeviceRecorder {
                     false
                 }
             };
-            for seen in chunk {
-                let fp = self.fingerprint(seen);
-                let mut shard = self.shards[self.shard(&seen.device_id)].lock();
-                let key = (seen.app_id.clone(), seen.device_id.clone());
-                if ok {
-                    shard.written.insert(key, (fp, seen.seen_at));
-                } else {
-                    shard.pending.entry(key).or_insert_with(|| seen.clone());
-                }
-            }
+            self.finish_batch(chunk, ok);
         }
         total
+    }
+
+    /// Take everything pending for writing.
+    fn take_batch(&self) -> Vec<DeviceSeen> {
+        let mut batch: Vec<DeviceSeen> = Vec::new();
+        let horizon = landfall_store::now_ms() - REFRESH_MS;
+        for shard in &self.shards {
+            let mut shard = shard.lock();
+            // Forget write times older than the interval: memory stays bounded by recent devices.
+            shard.written.retain(|_, (_, at)| *at > horizon);
+            let taken = std::mem::take(&mut shard.pending);
+            // In flight: until this batch is written, what was written before says nothing about
+            // the store (a check-in equal to the older write must not be skipped).
+            for key in taken.keys() {
+                shard.written.remove(key);
+            }
+            batch.extend(taken.into_values());
+        }
+        batch
+    }
+
+    /// Remember what a written batch stored, or put a failed one back.
+    fn finish_batch(&self, chunk: &[DeviceSeen], ok: bool) {
+        for seen in chunk {
+            let fp = self.fingerprint(seen);
+            let mut shard = self.shards[self.shard(&seen.device_id)].lock();
+            let key = (seen.app_id.clone(), seen.device_id.clone());
+            if ok {
+                shard.written.insert(key, (fp, seen.seen_at));
+            } else {
+                shard.pending.entry(key).or_insert_with(|| seen.clone());
+            }
+        }
     }
 
     /// Flush every second until `stop` turns true, then flush a last time.
@@ -195,5 +217,27 @@ mod tests {
         fake_written(&r, &first);
         r.record(seen("builtin", 1_000 + REFRESH_MS));
         assert_eq!(r.pending(), 1, "last_seen refreshed after the interval");
+    }
+
+    #[test]
+    fn a_check_in_during_a_write_of_another_value_is_not_skipped() {
+        // 1.0.2 was written; the device reports builtin (in flight), then 1.0.2 again while that
+        // write is still running: the last value must reach the store.
+        let r = DeviceRecorder::default();
+        let on = seen("1.0.2", 1_000);
+        fake_written(&r, &on);
+        r.record(seen("builtin", 1_100));
+        let in_flight = r.take_batch();
+        assert_eq!(in_flight.len(), 1);
+        r.record(seen("1.0.2", 1_200));
+        assert_eq!(
+            r.pending(),
+            1,
+            "not skipped: the store is about to hold builtin"
+        );
+        r.finish_batch(&in_flight, true);
+        let next = r.take_batch();
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].version_name, "1.0.2");
     }
 }

@@ -8,6 +8,7 @@ mod hardening;
 mod icp_cli;
 mod logs;
 mod oracle;
+mod parity;
 mod readme;
 mod restart;
 mod support;
