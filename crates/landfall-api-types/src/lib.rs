@@ -77,6 +77,10 @@ pub struct AppInfo {
     /// The `custom_id` devices send is stored (Capgo's `allow_device_custom_id`; default on).
     #[serde(default = "yes")]
     pub allow_device_custom_id: bool,
+    /// `/stats` events of this app dropped over the per-device or per-app budget since the server
+    /// started (devices are never refused; excess telemetry is dropped and counted here).
+    #[serde(default)]
+    pub stats_dropped: u64,
 }
 
 fn yes() -> bool {

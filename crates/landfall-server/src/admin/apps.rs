@@ -11,8 +11,9 @@ use super::JsonBody;
 use crate::error::{HttpError, HttpResult};
 use crate::state::Shared;
 
-fn info(a: App) -> AppInfo {
+fn info(s: &crate::state::AppState, a: App) -> AppInfo {
     AppInfo {
+        stats_dropped: s.stats.dropped(&a.app_id),
         app_id: a.app_id,
         name: a.name,
         created_at: a.created_at,
@@ -43,7 +44,7 @@ pub async fn create(
             other => other.into(),
         })?;
     s.catalog.reload(s.store.as_ref(), &app.app_id).await?;
-    Ok((StatusCode::CREATED, Json(info(app))))
+    Ok((StatusCode::CREATED, Json(info(&s, app))))
 }
 
 /// List the apps this token can read.
@@ -53,7 +54,7 @@ pub async fn list(State(s): State<Shared>, caller: Caller) -> HttpResult<Json<Ve
     Ok(Json(
         apps.into_iter()
             .filter(|a| caller.0.allows(Some(&a.app_id), Role::Read))
-            .map(info)
+            .map(|a| info(&s, a))
             .collect(),
     ))
 }
@@ -67,7 +68,7 @@ pub async fn get(
 ) -> HttpResult<Json<AppInfo>> {
     caller.require(Some(&app), Role::Read)?;
     super::existing_app(&s, &app).await?;
-    Ok(Json(info(s.store.get_app(&app).await?)))
+    Ok(Json(info(&s, s.store.get_app(&app).await?)))
 }
 
 /// Change an app's switches (`expose_metadata`, `allow_device_custom_id`).
@@ -91,5 +92,5 @@ pub async fn update(
         .update_app_settings(&app, patch, &caller.actor())
         .await?;
     s.catalog.reload(s.store.as_ref(), &app).await?;
-    Ok(Json(info(updated)))
+    Ok(Json(info(&s, updated)))
 }

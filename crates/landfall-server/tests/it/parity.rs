@@ -403,6 +403,14 @@ async fn stats_over_budget_are_dropped_counted_and_still_answered_ok() {
     assert_eq!(r.json()["status"], "ok");
     assert_eq!(app.state.store.count_stats(APP).await.unwrap(), 300);
     assert_eq!(app.state.stats.dropped(APP), 700);
+    let info = app
+        .api("GET", &format!("/apps/{APP}"), &app.admin, None)
+        .await
+        .json();
+    assert_eq!(
+        info["stats_dropped"], 700,
+        "operators see the drops: {info}"
+    );
     // Metadata is bounded per event.
     let mut big = device_request();
     big["action"] = json!("custom");

@@ -137,5 +137,11 @@ fn print_app(app: &AppInfo) {
         "store device custom id  {}",
         yes_no(app.allow_device_custom_id)
     );
+    if app.stats_dropped > 0 {
+        outln!(
+            "stats dropped           {} events over budget since the server started",
+            app.stats_dropped
+        );
+    }
     outln!("created                 {}", output::time(app.created_at));
 }

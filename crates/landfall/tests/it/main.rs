@@ -12,3 +12,4 @@ mod parity;
 mod readme;
 mod restart;
 mod support;
+mod upgrade;

@@ -140,6 +140,14 @@ impl Server {
         server
     }
 
+    /// Starts `landfall serve` on an existing data dir (e.g. one written by an older release),
+    /// authenticating with `token`; logs go under `root`, which lives as long as the server.
+    pub async fn start_in(root: tempfile::TempDir, data_dir: PathBuf, token: &str) -> Server {
+        let mut server = Self::unstarted(root, data_dir, token, &[("LANDFALL_LOG", "info")]);
+        server.spawn().await;
+        server
+    }
+
     fn unstarted(
         root: tempfile::TempDir,
         data_dir: PathBuf,
