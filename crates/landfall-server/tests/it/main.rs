@@ -7,4 +7,5 @@ mod hardening;
 mod icp;
 mod parity;
 mod plugin;
+mod snapshots;
 mod support;
