@@ -110,7 +110,12 @@ async fn plugin_answers() {
             "/channel_self",
             with(json!({"plugin_version": "7.20.0"})),
         ),
-        ("get_by_current_plugin_after_legacy_set", "PUT", "/channel_self", d.clone()),
+        (
+            "get_by_current_plugin_after_legacy_set",
+            "PUT",
+            "/channel_self",
+            d.clone(),
+        ),
         (
             "stats_single",
             "POST",
