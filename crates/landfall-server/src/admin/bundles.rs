@@ -107,21 +107,7 @@ async fn finish(
     let app = new.app_id.clone();
     let before = match &channel {
         Some(name) => {
-            let as_bundle = Bundle {
-                id: 0,
-                app_id: app.clone(),
-                version: new.version.clone(),
-                size: new.size,
-                sha256: new.sha256.clone(),
-                min_update_version: None,
-                link: None,
-                comment: None,
-                created_at: 0,
-                created_by: String::new(),
-                deleted_at: None,
-                variants: new.variants.clone(),
-            };
-            check_installable(s, &app, Some(&as_bundle)).await?;
+            check_installable(s, &app, &new.version, &new.variants).await?;
             match s.store.get_channel(&app, name).await {
                 Ok(c) => Some(c),
                 Err(StoreError::NotFound(_)) => None,

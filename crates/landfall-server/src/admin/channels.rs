@@ -9,8 +9,8 @@ use landfall_api_types::{
 };
 use landfall_core::channel::{ChannelFlags, DisableAutoUpdate};
 use landfall_store::{
-    default_flags, Bundle, Channel, ChannelChange, DeviceFilter, NewChannel, Role, RolloutRow,
-    StoreError,
+    default_flags, BundleVariantRow, Channel, ChannelChange, DeviceFilter, NewChannel, Role,
+    RolloutRow, StoreError,
 };
 
 use super::auth::Caller;
@@ -161,13 +161,15 @@ pub async fn changed_info(
 
 /// Refuse to point devices at a bundle that devices with the app's keys would reject
 /// (`key_id_mismatch`): on an app with registered keys, a bundle needs a variant signed by one of
-/// them. `builtin` is always possible.
-pub async fn check_installable(s: &Shared, app: &str, bundle: Option<&Bundle>) -> HttpResult<()> {
-    let Some(b) = bundle else {
-        return Ok(());
-    };
+/// them. (`builtin` is not a bundle: always possible.)
+pub async fn check_installable(
+    s: &Shared,
+    app: &str,
+    version: &str,
+    variants: &[BundleVariantRow],
+) -> HttpResult<()> {
     let keys = s.store.list_app_keys(app).await?;
-    let signed = b.variants.iter().any(|v| {
+    let signed = variants.iter().any(|v| {
         v.key_id
             .as_deref()
             .is_some_and(|id| keys.iter().any(|k| k.key_id == id))
@@ -180,7 +182,7 @@ pub async fn check_installable(s: &Shared, app: &str, bundle: Option<&Bundle>) -
         format!(
             "bundle {} is not signed with a registered key of {app}: devices configured with the key \
              would refuse it (key_id_mismatch) and stay where they are; pick a signed version or builtin",
-            b.version
+            landfall_core::clip(version)
         ),
     ))
 }
@@ -191,7 +193,7 @@ async fn target(s: &Shared, app: &str, name: &str) -> HttpResult<Option<i64>> {
         return Ok(None);
     }
     let b = find(s, app, name).await?;
-    check_installable(s, app, Some(&b)).await?;
+    check_installable(s, app, &b.version, &b.variants).await?;
     Ok(Some(b.id))
 }
 
@@ -368,7 +370,9 @@ pub async fn rollback(
                     Some(id) => {
                         let b = s.store.get_bundle_by_id(id).await?;
                         b.deleted_at.is_none()
-                            && check_installable(&s, &app, Some(&b)).await.is_ok()
+                            && check_installable(&s, &app, &b.version, &b.variants)
+                                .await
+                                .is_ok()
                     }
                 };
                 if usable {

@@ -345,7 +345,7 @@ pub async fn kill_switch(
                 format!("bundle {target_name} was deleted and cannot be served; pick another known-good version or builtin / 该版本已删除，请选择其他可用版本或 builtin"),
             ));
         }
-        crate::admin::channels::check_installable(&s, &app, Some(&b)).await?;
+        crate::admin::channels::check_installable(&s, &app, &b.version, &b.variants).await?;
         Some(b.id)
     };
     let channels = s.store.list_channels(&app).await?;
