@@ -223,7 +223,8 @@ struct StatExtra {
     metadata: Option<serde_json::Map<String, Value>>,
 }
 
-fn clip(s: &str, max: usize) -> String {
+/// `s` cut to at most `max` bytes (on a char boundary), for storing device-sent values.
+fn truncate(s: &str, max: usize) -> String {
     let mut end = s.len().min(max);
     while !s.is_char_boundary(end) {
         end -= 1;
@@ -258,10 +259,10 @@ fn parse_stat(v: Value, received_at: i64) -> Result<StatEvent, String> {
             .take(30)
             .map_while(|(k, v)| {
                 let v = match v {
-                    Value::String(s) => clip(&s, 2048),
-                    other => clip(&other.to_string(), 2048),
+                    Value::String(s) => truncate(&s, 2048),
+                    other => truncate(&other.to_string(), 2048),
                 };
-                let k = clip(&k, 64);
+                let k = truncate(&k, 64);
                 budget = budget.checked_sub(k.len() + v.len())?;
                 Some((k, Value::String(v)))
             })
@@ -271,11 +272,11 @@ fn parse_stat(v: Value, received_at: i64) -> Result<StatEvent, String> {
     Ok(StatEvent {
         app_id,
         device_id: device_id.to_ascii_lowercase(),
-        action: clip(&action, 64),
-        version_name: clip(info.version_name.as_deref().unwrap_or(""), 256),
-        old_version_name: clip(extra.old_version_name.as_deref().unwrap_or(""), 256),
-        platform: clip(info.platform.as_deref().unwrap_or(""), 16),
-        plugin_version: clip(info.plugin_version.as_deref().unwrap_or(""), 32),
+        action: truncate(&action, 64),
+        version_name: truncate(info.version_name.as_deref().unwrap_or(""), 256),
+        old_version_name: truncate(extra.old_version_name.as_deref().unwrap_or(""), 256),
+        platform: truncate(info.platform.as_deref().unwrap_or(""), 16),
+        plugin_version: truncate(info.plugin_version.as_deref().unwrap_or(""), 32),
         at: extra.timestamp.filter(|t| *t > 0).unwrap_or(received_at),
         received_at,
         metadata,
@@ -413,7 +414,7 @@ pub async fn channel_set(State(s): State<Shared>, body: Bytes) -> Response {
     let Some(c) = app.channels.iter().find(|c| c.name == wanted) else {
         return channel_error(
             "channel_not_found",
-            format!("Cannot find channel {:?}", clip(&wanted, 100)),
+            format!("Cannot find channel {:?}", landfall_core::clip(&wanted)),
         );
     };
     let legacy = !PluginCaps::of(&device.plugin_version).local_channel;
