@@ -13,10 +13,11 @@ use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use super::{backend, db, SqliteStore};
+use super::{db, SqliteStore};
+use landfall_store::rows::decode_json;
 
 fn value(s: &str) -> StoreResult<Value> {
-    serde_json::from_str(s).map_err(backend)
+    decode_json(s)
 }
 
 fn filing_row(r: &SqliteRow) -> StoreResult<IcpFilingRow> {

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use landfall_core::channel::ChannelFlags;
+use landfall_store::rows::{
+    backend, decode_json as json, device_limit, device_search_pattern, encode_json as to_json, msg,
+};
 use landfall_store::{
     default_flags, now_ms, App, AppKey, AppSettings, AppSettingsPatch, AuditEntry, Bundle,
     BundleVariantRow, Channel, ChannelChange, ChannelHistoryEntry, ChannelMove, Device,
@@ -35,10 +38,6 @@ pub struct SqliteStore {
     writer: SqlitePool,
 }
 
-fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Backend(Box::new(e))
-}
-
 fn db(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => {
@@ -63,14 +62,6 @@ fn conflict(message: impl FnOnce() -> String) -> impl FnOnce(sqlx::Error) -> Sto
         StoreError::Conflict(_) => StoreError::Conflict(message()),
         other => other,
     }
-}
-
-fn json<T: serde::de::DeserializeOwned>(s: &str) -> StoreResult<T> {
-    serde_json::from_str(s).map_err(backend)
-}
-
-fn to_json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
 impl SqliteStore {
@@ -169,12 +160,7 @@ impl SqliteStore {
         .bind(actor)
         .fetch_one(&mut **tx)
         .await
-        .map_err(conflict(|| {
-            format!(
-                "version {} already exists in {} (version names are immutable: upload a new version)",
-                b.version, b.app_id
-            )
-        }))?
+        .map_err(conflict(|| msg::version_exists(&b.app_id, &b.version)))?
         .get(0);
         Self::audit(
             tx,
@@ -219,9 +205,7 @@ impl SqliteStore {
         .bind(now)
         .fetch_one(&mut **tx)
         .await
-        .map_err(conflict(|| {
-            format!("channel {} already exists in {}", c.name, c.app_id)
-        }))?;
+        .map_err(conflict(|| msg::channel_exists(&c.app_id, &c.name)))?;
         let channel = channel_row(&row)?;
         sqlx::query("INSERT INTO channel_history (channel_id, bundle_id, at, actor, reason) VALUES ($1, $2, $3, $4, 'create')")
             .bind(channel.id)
@@ -439,12 +423,8 @@ fn bind_device_filter<'q>(
     app_id: &'q str,
     f: &'q DeviceFilter,
 ) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-    let search = f
-        .search
-        .as_ref()
-        .map(|s| format!("%{}%", s.replace(['%', '_'], "")));
     q.bind(app_id)
-        .bind(search)
+        .bind(device_search_pattern(f))
         .bind(&f.channel)
         .bind(&f.version_name)
         .bind(&f.platform)
@@ -461,7 +441,7 @@ impl Store for SqliteStore {
             .bind(now)
             .execute(&mut *tx)
             .await
-            .map_err(conflict(|| format!("app {app_id} already exists")))?;
+            .map_err(conflict(|| msg::app_exists(app_id)))?;
         Self::audit(
             &mut tx,
             app_id,
@@ -556,7 +536,7 @@ impl Store for SqliteStore {
             .bind(actor)
             .execute(&mut *tx)
             .await
-            .map_err(conflict(|| format!("key {key_id} is already registered for {app_id}")))?;
+            .map_err(conflict(|| msg::key_exists(app_id, key_id)))?;
         Self::audit(
             &mut tx,
             app_id,
@@ -629,23 +609,20 @@ impl Store for SqliteStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;
-        let (bundle, existed) =
-            match existing {
-                Some(row) => {
-                    let old = bundle_row(&row)?;
-                    if old.deleted_at.is_some() || old.sha256 != b.sha256 {
-                        return Err(StoreError::Conflict(format!(
-                        "version {} already exists in {} with other content{} (version names are \
-                         immutable: upload a new version)",
-                        b.version,
-                        b.app_id,
-                        if old.deleted_at.is_some() { ", deleted" } else { "" }
+        let (bundle, existed) = match existing {
+            Some(row) => {
+                let old = bundle_row(&row)?;
+                if old.deleted_at.is_some() || old.sha256 != b.sha256 {
+                    return Err(StoreError::Conflict(msg::version_other_content(
+                        &b.app_id,
+                        &b.version,
+                        old.deleted_at.is_some(),
                     )));
-                    }
-                    (old, true)
                 }
-                None => (Self::insert_bundle_row(&mut tx, b, actor).await?, false),
-            };
+                (old, true)
+            }
+            None => (Self::insert_bundle_row(&mut tx, b, actor).await?, false),
+        };
         let (channel, channel_created) = match channel {
             None => (None, false),
             Some(p) => {
@@ -762,9 +739,9 @@ impl Store for SqliteStore {
             if c.get::<Option<i64>, _>("bundle_id") == Some(id)
                 || rollout.is_some_and(|r| r.bundle_id == Some(id))
             {
-                return Err(StoreError::Conflict(format!(
-                    "bundle {version} is served by channel {}; point the channel elsewhere first",
-                    c.get::<&str, _>("name")
+                return Err(StoreError::Conflict(msg::bundle_served(
+                    version,
+                    c.get::<&str, _>("name"),
                 )));
             }
         }
@@ -959,7 +936,7 @@ impl Store for SqliteStore {
         let sql =
             format!("SELECT * FROM devices WHERE {DEVICE_FILTER} ORDER BY last_seen DESC LIMIT $6");
         let rows = bind_device_filter(sqlx::query(&sql), app_id, f)
-            .bind(i64::from(if f.limit == 0 { 100 } else { f.limit }))
+            .bind(device_limit(f))
             .fetch_all(&self.pool)
             .await
             .map_err(db)?;

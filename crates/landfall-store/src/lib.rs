@@ -1,6 +1,6 @@
 //! Landfall's storage layer: the metadata [`Store`] trait with its row models, and the [`blob`] store.
 //!
-//! Implementations live in their own crates (`landfall-store-sqlite`; PostgreSQL slots in beside it).
+//! Implementations live in their own crates (`landfall-store-sqlite`, `landfall-store-postgres`).
 //! Every mutating call that changes what devices receive takes an `actor` and writes an audit entry in
 //! the same transaction, so the content-change log can never disagree with the data.
 
@@ -9,6 +9,7 @@ pub mod blob;
 pub mod conformance;
 pub mod icp;
 mod models;
+pub mod rows;
 
 pub use models::*;
 
