@@ -68,7 +68,7 @@ impl From<StoreError> for HttpError {
                     "the database stayed busy ({why}); nothing was changed: retry the same command"
                 ),
             ),
-            StoreError::Backend(_) => Self::internal(e),
+            StoreError::Backend(_) | StoreError::TooNew { .. } => Self::internal(e),
         }
     }
 }

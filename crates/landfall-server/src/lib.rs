@@ -1,9 +1,9 @@
 //! Landfall's HTTP server: the Capgo plugin endpoints, bundle downloads and the admin API.
 //!
 //! [`build_router`] wires the routes over an [`AppState`]; [`run`] is `landfall serve`: it opens the
-//! embedded store (SQLite + local blobs), makes sure an admin token exists, sweeps leftovers of
-//! interrupted uploads, serves until SIGTERM/Ctrl-C, lets in-flight requests finish, and writes
-//! buffered device check-ins before exiting.
+//! store the `database` URL names (SQLite or PostgreSQL) and the local blobs, makes sure an admin
+//! token exists, sweeps leftovers of interrupted uploads, serves until SIGTERM/Ctrl-C, lets
+//! in-flight requests finish, and writes buffered device check-ins before exiting.
 
 pub mod admin;
 pub mod catalog;
@@ -19,6 +19,7 @@ pub mod serve;
 pub mod settings;
 pub mod state;
 pub mod stats;
+pub mod store;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -28,7 +29,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use landfall_store::blob::{BlobStore, LocalBlobStore};
 use landfall_store::Store;
-use landfall_store_sqlite::SqliteStore;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -143,10 +143,11 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// Open the embedded default (SQLite + local blobs) under the data directory.
+/// Open the store the `database` setting names (one object for every storage trait) and the
+/// local blobs and staging area under the data directory.
 pub async fn open_embedded(
     settings: &Settings,
-) -> Result<(Arc<SqliteStore>, Arc<dyn BlobStore>, std::path::PathBuf), ServeError> {
+) -> Result<(store::OpenedStore, Arc<dyn BlobStore>, std::path::PathBuf), ServeError> {
     let dir = &settings.data_dir;
     let data_err = |e| ServeError::DataDir(dir.clone(), e);
     landfall_store::blob::create_private_dir(dir).map_err(data_err)?;
@@ -157,10 +158,8 @@ pub async fn open_embedded(
     let _ = std::fs::remove_dir_all(&tmp);
     landfall_store::blob::create_private_dir(&tmp).map_err(data_err)?;
     let blobs = LocalBlobStore::open(dir.join("blobs")).map_err(data_err)?;
-    let db = dir.join("landfall.db");
-    datadir::precreate_private_file(&db).map_err(data_err)?;
-    let store = SqliteStore::open(&db).await?;
-    Ok((Arc::new(store), Arc::new(blobs), tmp))
+    let opened = store::open(&settings.database).await?;
+    Ok((opened, Arc::new(blobs), tmp))
 }
 
 /// Delete blobs no live bundle references (left by uploads killed between blob write and commit).
@@ -212,10 +211,16 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| ServeError::Bind(settings.listen, e))?;
-    let (sqlite, blobs, tmp_dir) = open_embedded(&settings).await?;
+    let (opened, blobs, tmp_dir) = open_embedded(&settings).await?;
+    // Scheme, host and database name only: never the password.
+    tracing::info!(
+        database = %settings.database,
+        schema_version = opened.schema_version,
+        "metadata store open"
+    );
     // One store object, one pool, for every storage trait.
-    let store: Arc<dyn Store> = sqlite.clone();
-    let icp_store: Arc<dyn landfall_store::icp::IcpStore> = sqlite;
+    let store: Arc<dyn Store> = opened.store;
+    let icp_store = opened.icp;
     if let Some(secret) = admin::auth::bootstrap(store.as_ref(), admin_env.as_deref()).await? {
         // Shown once, on the terminal only: never through the log pipeline.
         println!(

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::store::{BadDatabaseUrl, DatabaseUrl};
+
 /// Default listen address (kept off the ports of common databases and brokers).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Default bundle size limit: 256 MiB.
@@ -30,6 +32,15 @@ pub struct ServeArgs {
     /// Where the SQLite database and blobs live [default: ./landfall-data].
     #[arg(long, env = "LANDFALL_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Metadata database: sqlite://<path> or postgres://user:password@host:5432/db
+    /// [default: sqlite://<data-dir>/landfall.db].
+    #[arg(
+        long,
+        env = "LANDFALL_DATABASE",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database: Option<String>,
     /// TOML settings file (see config/landfall.example.toml).
     #[arg(long, env = "LANDFALL_CONFIG")]
     pub config: Option<PathBuf>,
@@ -57,6 +68,7 @@ pub struct ServeArgs {
 pub struct FileSettings {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
+    pub database: Option<String>,
     pub public_url: Option<String>,
     pub max_bundle_bytes: Option<u64>,
     pub header_read_timeout: Option<u64>,
@@ -82,11 +94,13 @@ impl Default for Timeouts {
     }
 }
 
-/// Resolved settings.
+/// Resolved settings (`Debug` never shows the database password: see [`DatabaseUrl`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// The metadata engine (the data dir still holds the lock, blobs, staging and ICP documents).
+    pub database: DatabaseUrl,
     /// Without a trailing slash.
     pub public_url: Option<String>,
     pub max_bundle_bytes: u64,
@@ -106,6 +120,8 @@ pub enum SettingsError {
     PublicUrl(String),
     #[error("{0} must be at least 1 second")]
     Timeout(&'static str),
+    #[error(transparent)]
+    Database(#[from] BadDatabaseUrl),
 }
 
 impl Settings {
@@ -149,17 +165,23 @@ impl Settings {
                 DEFAULT_IDLE_TIMEOUT,
             )?,
         };
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("landfall-data"));
+        let database = match args.database.as_deref().or(file.database.as_deref()) {
+            Some(raw) => DatabaseUrl::parse(raw)?,
+            None => DatabaseUrl::default_for(&data_dir),
+        };
         Ok(Self {
             timeouts,
             listen: args
                 .listen
                 .or(file.listen)
                 .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default address")),
-            data_dir: args
-                .data_dir
-                .clone()
-                .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from("landfall-data")),
+            data_dir,
+            database,
             public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
             max_bundle_bytes: args
                 .max_bundle_bytes
@@ -184,6 +206,10 @@ mod tests {
         let s = Settings::resolve(&ServeArgs::default()).unwrap();
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(s.data_dir, PathBuf::from("landfall-data"));
+        assert_eq!(
+            s.database,
+            DatabaseUrl::Sqlite(PathBuf::from("landfall-data/landfall.db"))
+        );
         assert_eq!(s.public_url, None);
         assert_eq!(s.timeouts, Timeouts::default());
         assert_eq!(s.timeouts.header_read, Duration::from_secs(10));
@@ -231,6 +257,53 @@ mod tests {
         assert_eq!(s.listen.to_string(), "0.0.0.0:7000");
         assert_eq!(s.data_dir, PathBuf::from("/srv/lf"));
         assert_eq!(s.public_url.as_deref(), Some("https://u.example.cn"));
+    }
+
+    #[test]
+    fn database_flag_beats_file_and_its_password_is_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("landfall.toml");
+        std::fs::write(
+            &path,
+            "data_dir = \"/srv/lf\"\ndatabase = \"postgres://lf:filepass@db.internal:5432/landfall\"\n",
+        )
+        .unwrap();
+        let from_file = Settings::resolve(&ServeArgs {
+            config: Some(path.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            from_file.database,
+            DatabaseUrl::Postgres("postgres://lf:filepass@db.internal:5432/landfall".into())
+        );
+        let shown = format!("{from_file:?}");
+        assert!(!shown.contains("filepass"), "{shown}");
+        assert!(
+            shown.contains("postgres://db.internal:5432/landfall"),
+            "{shown}"
+        );
+        let s = Settings::resolve(&ServeArgs {
+            config: Some(path.clone()),
+            database: Some("sqlite://meta/landfall.db".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            s.database,
+            DatabaseUrl::Sqlite(PathBuf::from("meta/landfall.db"))
+        );
+        assert_eq!(s.data_dir, PathBuf::from("/srv/lf"));
+        let err = Settings::resolve(&ServeArgs {
+            database: Some("mysql://root:flagpass@h/db".into()),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("sqlite://<path>") && !err.contains("flagpass"),
+            "{err}"
+        );
     }
 
     #[test]

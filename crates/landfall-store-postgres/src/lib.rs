@@ -33,6 +33,39 @@ mod icp;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// The highest migration version this binary knows.
+pub fn known_schema_version() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// Run the migrations; a database migrated by a newer binary is refused with [`StoreError::TooNew`].
+async fn migrate(pool: &PgPool) -> StoreResult<()> {
+    match MIGRATOR.run(pool).await {
+        Ok(()) => Ok(()),
+        Err(sqlx::migrate::MigrateError::VersionMissing(missing)) => {
+            let found: Option<i64> =
+                sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+                    .fetch_one(pool)
+                    .await
+                    .unwrap_or(None);
+            Err(StoreError::TooNew {
+                found: found.unwrap_or(missing).max(missing),
+                known: known_schema_version(),
+            })
+        }
+        Err(e) => Err(backend(e)),
+    }
+}
+
+async fn applied_schema_version(pool: &PgPool) -> StoreResult<i64> {
+    let v: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await
+            .map_err(backend)?;
+    Ok(v.unwrap_or(0))
+}
+
 /// The PostgreSQL store: one connection pool for reads and writes.
 #[derive(Debug, Clone)]
 pub struct PgStore {
@@ -84,8 +117,13 @@ impl PgStore {
             .connect_with(opts)
             .await
             .map_err(db)?;
-        MIGRATOR.run(&pool).await.map_err(backend)?;
+        migrate(&pool).await?;
         Ok(Self { pool })
+    }
+
+    /// The highest migration version applied to the database.
+    pub async fn schema_version(&self) -> StoreResult<i64> {
+        applied_schema_version(&self.pool).await
     }
 
     /// Close the pool.

@@ -24,6 +24,39 @@ mod icp;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// The highest migration version this binary knows.
+pub fn known_schema_version() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// Run the migrations; a database migrated by a newer binary is refused with [`StoreError::TooNew`].
+async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
+    match MIGRATOR.run(pool).await {
+        Ok(()) => Ok(()),
+        Err(sqlx::migrate::MigrateError::VersionMissing(missing)) => {
+            let found: Option<i64> =
+                sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+                    .fetch_one(pool)
+                    .await
+                    .unwrap_or(None);
+            Err(StoreError::TooNew {
+                found: found.unwrap_or(missing).max(missing),
+                known: known_schema_version(),
+            })
+        }
+        Err(e) => Err(backend(e)),
+    }
+}
+
+async fn applied_schema_version(pool: &SqlitePool) -> StoreResult<i64> {
+    let v: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await
+            .map_err(backend)?;
+    Ok(v.unwrap_or(0))
+}
+
 /// The SQLite store.
 ///
 /// Reads go through a pool of connections; every write goes through `writer`, a pool of exactly one
@@ -95,7 +128,7 @@ impl SqliteStore {
                 .acquire_timeout(Duration::from_secs(30))
         };
         let writer = pool_of(1).connect_with(opts.clone()).await.map_err(db)?;
-        MIGRATOR.run(&writer).await.map_err(backend)?;
+        migrate(&writer).await?;
         let pool = if readers == 0 {
             // An in-memory database lives in one connection: readers share the writer.
             writer.clone()
@@ -108,6 +141,11 @@ impl SqliteStore {
     /// Begin a write transaction on the single writer connection (`BEGIN IMMEDIATE`).
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         self.writer.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// The highest migration version applied to the database.
+    pub async fn schema_version(&self) -> StoreResult<i64> {
+        applied_schema_version(&self.pool).await
     }
 
     /// Close the pools (flushes the WAL on the last connection).

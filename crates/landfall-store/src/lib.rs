@@ -32,6 +32,16 @@ pub enum StoreError {
     /// The database failed.
     #[error("database error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database holds migrations this binary does not know (a newer Landfall migrated it).
+    #[error(
+        "this database was migrated by a newer Landfall (version {found} > {known}); upgrade the binary"
+    )]
+    TooNew {
+        /// Highest migration version applied to the database.
+        found: i64,
+        /// Highest migration version this binary knows.
+        known: i64,
+    },
 }
 
 /// Result alias for store calls.

@@ -58,10 +58,29 @@ pub enum Command {
     Audit(AuditArgs),
     /// Check that the server answers (GET /updates).
     Status,
+    /// Run the database migrations (the server also runs them on start) and print the schema
+    /// version.
+    Migrate(MigrateArgs),
     /// ICP filing (ICP备案) compliance desk: filing, numbers, documents, calendar, compliance,
     /// incidents and the kill switch, records and reports.
     #[command(subcommand)]
     Icp(crate::icp::IcpCmd),
+}
+
+/// `landfall migrate`: `--database` wins; else `<data-dir>/landfall.db`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Metadata database: sqlite://<path> or postgres://user:password@host:5432/db.
+    #[arg(
+        long,
+        env = "LANDFALL_DATABASE",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database: Option<String>,
+    /// Data directory whose landfall.db to migrate (locked meanwhile) [default: ./landfall-data].
+    #[arg(long, env = "LANDFALL_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 // ---- app ------------------------------------------------------------------------------------
@@ -417,6 +436,15 @@ pub enum TokenCmd {
         /// token is left); refused while a server holds the directory.
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+        /// With --data-dir: the server's metadata database when it is not
+        /// <data-dir>/landfall.db (sqlite://<path> or postgres://…).
+        #[arg(
+            long,
+            env = "LANDFALL_DATABASE",
+            hide_env_values = true,
+            value_name = "URL"
+        )]
+        database: Option<String>,
     },
     /// List tokens (never their secrets).
     List,

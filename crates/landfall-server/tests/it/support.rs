@@ -72,6 +72,7 @@ impl TestApp {
         let settings = Settings {
             listen: "127.0.0.1:8080".parse().unwrap(),
             data_dir: dir.path().to_owned(),
+            database: landfall_server::store::DatabaseUrl::default_for(dir.path()),
             public_url: None,
             max_bundle_bytes,
             timeouts: Default::default(),

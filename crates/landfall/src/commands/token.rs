@@ -12,15 +12,23 @@ use crate::output::{self, Table};
 async fn create_offline(
     ctx: &Ctx,
     dir: &std::path::Path,
+    database: Option<&str>,
     name: &str,
     scopes: &[String],
 ) -> Result<()> {
-    use landfall_store::Store;
-    if !dir.join("landfall.db").exists() {
-        anyhow::bail!(
-            "{} holds no landfall.db: is it the server's --data-dir?",
-            dir.display()
-        );
+    use landfall_server::store::DatabaseUrl;
+    let url = match database {
+        Some(raw) => DatabaseUrl::parse(raw)?,
+        None => DatabaseUrl::default_for(dir),
+    };
+    if let DatabaseUrl::Sqlite(path) = &url {
+        if !path.exists() {
+            anyhow::bail!(
+                "{} does not exist: is {} the server's --data-dir (and --database its database)?",
+                path.display(),
+                dir.display()
+            );
+        }
     }
     let _lock = landfall_server::datadir::lock(dir)?;
     let parsed = scopes
@@ -30,9 +38,10 @@ async fn create_offline(
                 .ok_or_else(|| anyhow::anyhow!("scope {raw:?} must be APP:ROLE"))
         })
         .collect::<Result<Vec<_>>>()?;
-    let store = landfall_store_sqlite::SqliteStore::open(&dir.join("landfall.db"))
+    let store = landfall_server::store::open(&url)
         .await
-        .context("cannot open the database")?;
+        .with_context(|| format!("cannot open the database {url}"))?
+        .store;
     let secret = landfall_server::admin::auth::new_token();
     let t = store
         .create_token(
@@ -72,9 +81,10 @@ pub async fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<()> {
         name,
         scopes,
         data_dir: Some(dir),
+        database,
     } = &cmd
     {
-        return create_offline(ctx, dir, name, scopes).await;
+        return create_offline(ctx, dir, database.as_deref(), name, scopes).await;
     }
     let client = ctx.client()?;
     match cmd {
