@@ -9,6 +9,7 @@ mod icp_cli;
 mod logs;
 mod oracle;
 mod parity;
+mod postgres;
 mod readme;
 mod restart;
 mod support;

@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 pub const BIN: &str = env!("CARGO_BIN_EXE_landfall");
 
 /// Variables of the outer environment that must not leak into the binary under test.
-pub const LANDFALL_VARS: [&str; 10] = [
+pub const LANDFALL_VARS: [&str; 11] = [
     "LANDFALL_URL",
     "LANDFALL_TOKEN",
     "LANDFALL_LISTEN",
     "LANDFALL_DATA_DIR",
+    "LANDFALL_DATABASE",
     "LANDFALL_CONFIG",
     "LANDFALL_PUBLIC_URL",
     "LANDFALL_MAX_BUNDLE_BYTES",
