@@ -3,7 +3,7 @@
 use crate::support::{landfall, refused_addr, run, run_cli};
 
 /// The subcommands of `landfall`, with a word of their `--help` description.
-const SUBCOMMANDS: [(&str, &str); 10] = [
+const SUBCOMMANDS: [(&str, &str); 11] = [
     ("serve", "Run the update server"),
     ("app", "Manage apps"),
     ("bundle", "Upload, list and delete bundles"),
@@ -14,6 +14,7 @@ const SUBCOMMANDS: [(&str, &str); 10] = [
     ("audit", "content-change audit log"),
     ("status", "Check that the server answers"),
     ("icp", "ICP filing"),
+    ("migrate", "Run the database migrations"),
 ];
 
 #[test]
@@ -423,4 +424,62 @@ fn bundle_encrypt_and_decrypt_offline() {
         std::fs::read(d.join("capgo.zip_encrypted.zip_decrypted.zip")).unwrap(),
         zip
     );
+}
+
+#[tokio::test]
+async fn migrate_prints_the_schema_version_and_refuses_a_newer_database() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    let dir_arg = dir.to_str().unwrap();
+    let r = run(landfall().args(["migrate", "--data-dir", dir_arg, "--json"])).ok();
+    let version = r.json()["schema_version"].as_i64().unwrap();
+    assert!(version >= 4, "{r:#?}");
+    let url = format!("sqlite://{}", dir.join("landfall.db").display());
+    let r = run(landfall().args(["migrate", "--database", &url])).ok();
+    assert_eq!(r.stdout.trim(), format!("{url}: schema version {version}"));
+
+    // A migration this binary does not know, as a newer Landfall would leave it.
+    {
+        use sqlx::{ConnectOptions, Connection};
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.join("landfall.db"))
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (?, 'from the future', TRUE, x'00', 0)",
+        )
+        .bind(version + 1)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    }
+    let newer = format!(
+        "newer Landfall (version {} > {version}); upgrade the binary",
+        version + 1
+    );
+    let r = run(landfall().args(["migrate", "--data-dir", dir_arg]));
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(r.stderr.contains(&newer), "{r:#?}");
+    let r = run(landfall().args(["serve", "--listen", "127.0.0.1:0", "--data-dir", dir_arg]));
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(r.stderr.contains(&newer), "{r:#?}");
+}
+
+#[test]
+fn an_unsupported_database_url_is_refused_without_echoing_it() {
+    let root = tempfile::tempdir().unwrap();
+    let r = run(landfall()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(root.path())
+        .args(["--database", "mysql://root:hunter2-secret@db/landfall"]));
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(
+        r.stderr.contains("sqlite://<path>") && r.stderr.contains("postgres://"),
+        "{r:#?}"
+    );
+    assert!(!r.stderr.contains("hunter2-secret"), "{r:#?}");
+    assert!(!root.path().join("landfall.db").exists());
 }
