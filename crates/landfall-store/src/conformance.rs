@@ -1,4 +1,5 @@
-//! The storage conformance story: one realistic walk through every [`Store`] call, run by each backend.
+//! The storage conformance stories, run by each backend: one realistic walk through every
+//! [`Store`] call ([`story`]) and one through the ICP desk's [`crate::icp::IcpStore`] ([`icp_story`]).
 
 use crate::*;
 use landfall_core::channel::ChannelFlags;
@@ -462,4 +463,145 @@ pub async fn story(s: &dyn Store) {
     let revoked = s.find_token(&"cd".repeat(32)).await.unwrap().unwrap();
     assert!(!revoked.allows(Some(app), Role::Read));
     assert_eq!(s.list_tokens().await.unwrap().len(), 1);
+}
+
+/// The ICP desk's story: filings with revisions and history, documents, completions, incidents,
+/// settings and calendar years. Needs the app `com.example.app` to exist; run
+/// [`icp_story_reopened`] on a new connection to the same database afterwards.
+pub async fn icp_story(s: &dyn crate::icp::IcpStore) {
+    use crate::icp::{NewIcpCompletion, NewIcpDocument, NewRecordChange};
+    use serde_json::json;
+    let app = "com.example.app";
+    assert!(s.get_filing(app).await.unwrap().is_none());
+    let change = NewRecordChange {
+        reason: Some("first".into()),
+        sections: json!(["company"]),
+        record: json!({"x": 1}),
+        change_filing: false,
+    };
+    let r1 = s
+        .put_filing(app, &json!({"v": 1}), None, Some(&change), "alice")
+        .await
+        .unwrap();
+    assert_eq!(r1.revision, 1);
+    // A second create, or an update from a stale revision, is refused.
+    assert!(matches!(
+        s.put_filing(app, &json!({"v": 9}), None, None, "bob").await,
+        Err(StoreError::Conflict(_))
+    ));
+    let r2 = s
+        .put_filing(app, &json!({"v": 2}), Some(1), None, "bob")
+        .await
+        .unwrap();
+    assert_eq!((r2.revision, r2.updated_by.as_str()), (2, "bob"));
+    assert!(matches!(
+        s.put_filing(app, &json!({"v": 3}), Some(1), Some(&change), "carol")
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.get_filing(app).await.unwrap().unwrap().data["v"], 2);
+    // The refused write appended nothing.
+    let changes = s.list_record_changes(app).await.unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].actor, "alice");
+    // Unknown apps are NotFound, not a database error.
+    assert!(matches!(
+        s.put_filing("com.none", &json!({}), None, None, "x").await,
+        Err(StoreError::NotFound(_))
+    ));
+    let sha = "a".repeat(64);
+    let d = s
+        .insert_document(
+            NewIcpDocument {
+                app_id: app.into(),
+                kind: "entity_certificate".into(),
+                file_name: "licence.pdf".into(),
+                sha256: sha.clone(),
+                size: 10,
+                content_type: "application/pdf".into(),
+                meta: json!({"status": "uploaded"}),
+            },
+            "alice",
+        )
+        .await
+        .unwrap();
+    let d2 = s
+        .update_document(app, d.id, &json!({"status": "verified"}), "bob")
+        .await
+        .unwrap();
+    assert_eq!(d2.meta["status"], "verified");
+    assert!(s.get_document("com.other", d.id).await.is_err());
+    s.delete_document(app, d.id, "bob").await.unwrap();
+    assert!(s.list_documents(app, false).await.unwrap().is_empty());
+    assert_eq!(s.list_documents(app, true).await.unwrap().len(), 1);
+    assert!(matches!(
+        s.delete_document(app, d.id, "bob").await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let c = s
+        .insert_completion(
+            NewIcpCompletion {
+                app_id: app.into(),
+                check: "content_audit".into(),
+                done_on: "2026-03-01".into(),
+                notes: "ok".into(),
+                data: json!({"evidence": []}),
+            },
+            "alice",
+        )
+        .await
+        .unwrap();
+    let ev = "b".repeat(64);
+    s.update_completion(app, c.id, &json!({"evidence": [{"sha256": ev}]}))
+        .await
+        .unwrap();
+    let blobs = s.referenced_icp_blobs().await.unwrap();
+    assert_eq!(blobs, vec![sha.clone(), ev.clone()]);
+
+    let i = s
+        .insert_incident(app, &json!({"title": "x"}), "alice")
+        .await
+        .unwrap();
+    let i2 = s
+        .update_incident(app, i.id, &json!({"title": "y"}), 1, "bob")
+        .await
+        .unwrap();
+    assert_eq!(i2.revision, 2);
+    assert!(matches!(
+        s.update_incident(app, i.id, &json!({}), 1, "bob").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.update_incident(app, 999, &json!({}), 1, "bob").await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    s.put_setting(app, "settings", &json!({"a": 1}), "alice")
+        .await
+        .unwrap();
+    s.put_setting(app, "settings", &json!({"a": 2}), "bob")
+        .await
+        .unwrap();
+    let got = s.get_setting(app, "settings").await.unwrap().unwrap();
+    assert_eq!(
+        (got.value["a"].as_i64(), got.updated_by.as_str()),
+        (Some(2), "bob")
+    );
+
+    s.put_calendar_year(2027, "{\"year\":2027}", "alice")
+        .await
+        .unwrap();
+    s.put_calendar_year(2027, "{\"year\":2027,\"v\":2}", "bob")
+        .await
+        .unwrap();
+}
+
+/// After [`icp_story`] and a reopen: calendar years and incidents are durable.
+pub async fn icp_story_reopened(s: &dyn crate::icp::IcpStore) {
+    let app = "com.example.app";
+    let years = s.list_calendar_years().await.unwrap();
+    assert_eq!(years.len(), 1);
+    assert_eq!((years[0].year, years[0].loaded_by.as_str()), (2027, "bob"));
+    assert_eq!(s.list_incidents(app).await.unwrap().len(), 1);
 }
