@@ -106,9 +106,10 @@ impl Catalog {
     }
 
     /// Publish one device's stored channel (after the store has it), without a full reload.
-    pub fn set_override(&self, app_id: &str, device_id: &str, channel_id: Option<i64>) {
-        // Under the reload lock's discipline: a concurrent reload reads the store after our
-        // write committed, so either order publishes the same state. `rcu` retries on a race.
+    pub async fn set_override(&self, app_id: &str, device_id: &str, channel_id: Option<i64>) {
+        // Under the reload lock: a reload that read the store before the device's write committed
+        // publishes first and this patch lands on top; a reload that starts after reads the write.
+        let _serialised = self.reload_lock.lock().await;
         self.apps.rcu(|apps| {
             let mut next = HashMap::clone(apps);
             if let Some(view) = apps.get(app_id) {

@@ -145,7 +145,7 @@ pub enum ServeError {
 
 /// Open the store the `database` setting names (one object for every storage trait) and the
 /// local blobs and staging area under the data directory.
-pub async fn open_embedded(
+pub async fn open_stores(
     settings: &Settings,
 ) -> Result<(store::OpenedStore, Arc<dyn BlobStore>, std::path::PathBuf), ServeError> {
     let dir = &settings.data_dir;
@@ -211,7 +211,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| ServeError::Bind(settings.listen, e))?;
-    let (opened, blobs, tmp_dir) = open_embedded(&settings).await?;
+    let (opened, blobs, tmp_dir) = open_stores(&settings).await?;
     // Scheme, host and database name only: never the password.
     tracing::info!(
         database = %settings.database,

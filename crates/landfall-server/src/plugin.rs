@@ -390,7 +390,8 @@ async fn store_device_choice(
                 .into_response()
         })?;
     s.catalog
-        .set_override(&device.app_id, &device.device_id, channel_id);
+        .set_override(&device.app_id, &device.device_id, channel_id)
+        .await;
     Ok(existed)
 }
 
