@@ -62,13 +62,15 @@ impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
-            Self::Postgres(url) => {
-                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
-                let rest = rest.split(['?', '#']).next().unwrap_or("");
-                let (authority, db) = rest.split_once('/').unwrap_or((rest, ""));
-                let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-                write!(f, "{scheme}://{host}/{db}")
-            }
+            Self::Postgres(raw) => match url::Url::parse(raw) {
+                Ok(u) => {
+                    let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+                    let host = u.host_str().unwrap_or("");
+                    write!(f, "{}://{host}{port}{}", u.scheme(), u.path())
+                }
+                // Unparseable (the driver will say why): show nothing that could be a secret.
+                Err(_) => f.write_str("postgres://…"),
+            },
         }
     }
 }
