@@ -82,9 +82,7 @@ pub fn resolve_channel<'a>(
                 )
             });
     }
-    channels
-        .iter()
-        .find(|c| c.flags.public && c.flags.platform_enabled(device.platform))
+    public_channel(device, channels)
         .map(|c| (c, Via::Public))
         .ok_or_else(|| {
             PluginError::new(
@@ -96,6 +94,17 @@ pub fn resolve_channel<'a>(
                 Kind::Failed,
             )
         })
+}
+
+/// The app's public channel for the device's platform (the lowest name if several): what a device
+/// without an override or a choice of its own gets.
+pub fn public_channel<'a>(
+    device: &DeviceInfo,
+    channels: &'a [ChannelView],
+) -> Option<&'a ChannelView> {
+    channels
+        .iter()
+        .find(|c| c.flags.public && c.flags.platform_enabled(device.platform))
 }
 
 /// A stable bucket in 0..10000 for a device in a rollout (FNV-1a over channel, target and device).

@@ -11,7 +11,7 @@ use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use landfall_core::decide::{decide, resolve_channel, Decision, Via};
+use landfall_core::decide::{decide, public_channel, resolve_channel, Decision, Via};
 use landfall_core::plugin::{
     DeviceInfo, InfoObject, Kind, ManifestEntry, PluginError, UpdateAvailable,
 };
@@ -53,13 +53,17 @@ fn app_not_found(app_id: &str) -> PluginError {
 
 /// Parse and validate the info object of a JSON body.
 fn parse_info(body: &[u8]) -> Result<(DeviceInfo, InfoObject), Response> {
-    let raw: InfoObject = serde_json::from_slice(body).map_err(|e| {
+    validate_info(info_json(body)?)
+}
+
+/// The info object of a JSON body, not validated yet.
+fn info_json(body: &[u8]) -> Result<InfoObject, Response> {
+    serde_json::from_slice(body).map_err(|e| {
         bad_request(
             "invalid_json_body",
             format!("the body is not the plugin's JSON object: {e}"),
         )
-    })?;
-    validate_info(raw)
+    })
 }
 
 /// Validate a parsed info object; keeps the `channel` the request named.
@@ -357,15 +361,6 @@ fn channel_error(error: &'static str, message: String) -> Response {
 }
 
 /// The app's public channel for the device's platform (what a device without a choice gets).
-fn public_default<'a>(
-    app: &'a crate::catalog::AppView,
-    device: &DeviceInfo,
-) -> Option<&'a landfall_core::channel::ChannelView> {
-    app.channels
-        .iter()
-        .find(|c| c.flags.public && c.flags.platform_enabled(device.platform))
-}
-
 /// Store (or remove) a legacy device's own channel choice and publish it to the catalog.
 async fn store_device_choice(
     s: &Shared,
@@ -419,7 +414,7 @@ pub async fn channel_set(State(s): State<Shared>, body: Bytes) -> Response {
         );
     };
     let legacy = !PluginCaps::of(&device.plugin_version).local_channel;
-    if legacy && public_default(&app, &device).is_some_and(|d| d.id == c.id) {
+    if legacy && public_channel(&device, &app.channels).is_some_and(|d| d.id == c.id) {
         // Back to the default: the stored assignment (whoever made it) goes.
         return match store_device_choice(&s, &device, None).await {
             Ok(_) => Json(json!({ "status": "ok" })).into_response(),
@@ -471,14 +466,9 @@ fn with_versions(mut raw: InfoObject) -> InfoObject {
 
 /// `PUT /channel_self`: the channel this device really resolves to.
 pub async fn channel_get(State(s): State<Shared>, body: Bytes) -> Response {
-    let raw: InfoObject = match serde_json::from_slice(&body) {
+    let raw = match info_json(&body) {
         Ok(raw) => raw,
-        Err(e) => {
-            return bad_request(
-                "invalid_json_body",
-                format!("the body is not the plugin's JSON object: {e}"),
-            )
-        }
+        Err(r) => return r,
     };
     let (device, _) = match validate_info(with_versions(raw)) {
         Ok(d) => d,
@@ -569,20 +559,13 @@ pub async fn channel_list(State(s): State<Shared>, query: RawQuery) -> Response 
 pub async fn channel_delete(State(s): State<Shared>, query: RawQuery, body: Bytes) -> Response {
     let has_query = query.0.as_deref().is_some_and(|q| !q.is_empty());
     let info = if !has_query && !body.is_empty() {
-        match serde_json::from_slice::<InfoObject>(&body) {
-            Ok(i) => i,
-            Err(e) => {
-                return bad_request(
-                    "invalid_json_body",
-                    format!("the body is not the plugin's JSON object: {e}"),
-                )
-            }
-        }
+        info_json(&body)
     } else {
-        match query_info(query) {
-            Ok(i) => i,
-            Err(r) => return r,
-        }
+        query_info(query)
+    };
+    let info = match info {
+        Ok(i) => i,
+        Err(r) => return r,
     };
     let (device, _) = match validate_info(info) {
         Ok(d) => d,
