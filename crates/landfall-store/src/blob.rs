@@ -28,9 +28,23 @@ impl std::fmt::Debug for BlobRead {
     }
 }
 
+/// One stored blob, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    /// The sha256 key.
+    pub key: String,
+    /// Stored size in bytes.
+    pub size: u64,
+    /// When it was written (ms since the Unix epoch): garbage collection spares young blobs,
+    /// which may belong to an upload still in flight on another instance.
+    pub modified_ms: i64,
+}
+
 /// Where blobs live.
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
+    /// Where the blobs are, for messages and logs (never a credential).
+    fn location(&self) -> String;
     /// Move a fully written local file into the store under `sha256` (idempotent).
     async fn put_file(&self, sha256: &str, path: &Path) -> io::Result<()>;
     /// Store bytes under `sha256` (idempotent).
@@ -46,8 +60,18 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn size(&self, sha256: &str) -> io::Result<Option<u64>>;
     /// Remove a blob (no error if absent).
     async fn delete(&self, sha256: &str) -> io::Result<()>;
-    /// Every stored blob hash.
-    async fn list(&self) -> io::Result<Vec<String>>;
+    /// Every stored blob.
+    async fn list(&self) -> io::Result<Vec<BlobInfo>>;
+    /// A URL anyone holding it may `GET` the blob from until `expires` passes, when the store can
+    /// sign one (S3); `None` for stores that cannot (local disk).
+    async fn presign_get(
+        &self,
+        sha256: &str,
+        expires: std::time::Duration,
+    ) -> io::Result<Option<String>> {
+        let _ = (sha256, expires);
+        Ok(None)
+    }
 }
 
 /// Whether `s` is a lowercase sha256 hex string (the only accepted blob key).
@@ -118,6 +142,23 @@ impl LocalBlobStore {
     }
 }
 
+/// If `path` exists, mark it as written now (garbage collection spares young blobs) and say so.
+async fn touch(path: &Path) -> io::Result<bool> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(
+        move || match std::fs::File::options().write(true).open(&path) {
+            Ok(f) => {
+                f.set_modified(std::time::SystemTime::now())?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        },
+    )
+    .await
+    .map_err(io::Error::other)?
+}
+
 async fn sync_dir(dir: &Path) -> io::Result<()> {
     let dir = dir.to_owned();
     tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
@@ -127,9 +168,14 @@ async fn sync_dir(dir: &Path) -> io::Result<()> {
 
 #[async_trait]
 impl BlobStore for LocalBlobStore {
+    fn location(&self) -> String {
+        format!("file://{}", self.root.display())
+    }
+
     async fn put_file(&self, sha256: &str, src: &Path) -> io::Result<()> {
         let dst = self.path(sha256)?;
-        if tokio::fs::try_exists(&dst).await? {
+        if touch(&dst).await? {
+            let _ = tokio::fs::remove_file(src).await;
             return Ok(());
         }
         let dir = dst.parent().map(Path::to_owned).unwrap_or_default();
@@ -149,7 +195,7 @@ impl BlobStore for LocalBlobStore {
 
     async fn put_bytes(&self, sha256: &str, bytes: &[u8]) -> io::Result<()> {
         let dst = self.path(sha256)?;
-        if tokio::fs::try_exists(&dst).await? {
+        if touch(&dst).await? {
             return Ok(());
         }
         let dir = dst.parent().map(Path::to_owned).unwrap_or_default();
@@ -207,7 +253,7 @@ impl BlobStore for LocalBlobStore {
         }
     }
 
-    async fn list(&self) -> io::Result<Vec<String>> {
+    async fn list(&self) -> io::Result<Vec<BlobInfo>> {
         let root = self.root.clone();
         tokio::task::spawn_blocking(move || {
             let mut out = Vec::new();
@@ -217,10 +263,22 @@ impl BlobStore for LocalBlobStore {
                     continue;
                 }
                 for f in std::fs::read_dir(shard.path())? {
-                    let name = f?.file_name().to_string_lossy().into_owned();
-                    if is_blob_key(&name) {
-                        out.push(name);
+                    let f = f?;
+                    let name = f.file_name().to_string_lossy().into_owned();
+                    if !is_blob_key(&name) {
+                        continue;
                     }
+                    let meta = f.metadata()?;
+                    let modified_ms = meta
+                        .modified()?
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_millis() as i64)
+                        .unwrap_or(0);
+                    out.push(BlobInfo {
+                        key: name,
+                        size: meta.len(),
+                        modified_ms,
+                    });
                 }
             }
             Ok(out)
@@ -254,7 +312,9 @@ mod tests {
         let mut got = String::new();
         r.body.read_to_string(&mut got).await.unwrap();
         assert_eq!(got, "234");
-        assert_eq!(store.list().await.unwrap(), vec![K.to_owned()]);
+        let listed = store.list().await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!((listed[0].key.as_str(), listed[0].size), (K, 10));
         store.delete(K).await.unwrap();
         assert!(store.open(K, 0, None).await.unwrap().is_none());
         store.delete(K).await.unwrap();

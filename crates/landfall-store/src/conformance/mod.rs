@@ -605,3 +605,5 @@ pub async fn icp_story_reopened(s: &dyn crate::icp::IcpStore) {
     assert_eq!((years[0].year, years[0].loaded_by.as_str()), (2027, "bob"));
     assert_eq!(s.list_incidents(app).await.unwrap().len(), 1);
 }
+
+pub mod blobs;
