@@ -6,8 +6,10 @@
 //! in-flight requests finish, and writes buffered device check-ins before exiting.
 
 pub mod admin;
+pub mod blobs;
 pub mod catalog;
 pub mod datadir;
+pub mod delivery;
 pub mod download;
 pub mod error;
 pub mod icp;
@@ -27,7 +29,7 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
-use landfall_store::blob::{BlobStore, LocalBlobStore};
+use landfall_store::blob::BlobStore;
 use landfall_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -139,15 +141,18 @@ pub enum ServeError {
     Bind(std::net::SocketAddr, std::io::Error),
     #[error(transparent)]
     Store(#[from] landfall_store::StoreError),
+    #[error(transparent)]
+    Blobs(#[from] blobs::BlobsError),
     #[error("server failed: {0}")]
     Io(#[from] std::io::Error),
 }
 
-/// Open the store the `database` setting names (one object for every storage trait) and the
-/// local blobs and staging area under the data directory.
+/// Open the store the `database` setting names (one object for every storage trait), the blob
+/// stores `blobs`/`documents` name (each checked to answer), and the staging area under the data
+/// directory.
 pub async fn open_stores(
     settings: &Settings,
-) -> Result<(store::OpenedStore, Arc<dyn BlobStore>, std::path::PathBuf), ServeError> {
+) -> Result<(store::OpenedStore, blobs::OpenedBlobs, std::path::PathBuf), ServeError> {
     let dir = &settings.data_dir;
     let data_err = |e| ServeError::DataDir(dir.clone(), e);
     landfall_store::blob::create_private_dir(dir).map_err(data_err)?;
@@ -157,18 +162,28 @@ pub async fn open_stores(
     // called with the data directory locked: see `datadir::lock`.)
     let _ = std::fs::remove_dir_all(&tmp);
     landfall_store::blob::create_private_dir(&tmp).map_err(data_err)?;
-    let blobs = LocalBlobStore::open(dir.join("blobs")).map_err(data_err)?;
+    let opened_blobs = blobs::open(&settings.blobs, &settings.documents).await?;
     let opened = store::open(&settings.database).await?;
-    Ok((opened, Arc::new(blobs), tmp))
+    Ok((opened, opened_blobs, tmp))
 }
 
-/// Delete blobs no live bundle references (left by uploads killed between blob write and commit).
-pub async fn sweep_blobs(store: &dyn Store, blobs: &dyn BlobStore) -> Result<usize, ServeError> {
+/// Delete blobs no live bundle references and that are older than `grace` (left by uploads
+/// killed between blob write and commit). Young blobs are spared: with several instances on one
+/// bucket, another instance's upload may be between its blob write and its commit.
+pub async fn sweep_blobs(
+    store: &dyn Store,
+    blobs: &dyn BlobStore,
+    grace: std::time::Duration,
+) -> Result<usize, ServeError> {
+    // Listed before the references are read: a blob written after the listing is not looked at,
+    // and one referenced by a commit before the read is kept.
+    let listed = blobs.list().await?;
     let referenced: HashSet<String> = store.referenced_blobs().await?.into_iter().collect();
+    let cutoff = landfall_store::now_ms() - grace.as_millis() as i64;
     let mut removed = 0;
-    for key in blobs.list().await? {
-        if !referenced.contains(&key) {
-            blobs.delete(&key).await?;
+    for blob in listed {
+        if blob.modified_ms < cutoff && !referenced.contains(&blob.key) {
+            blobs.delete(&blob.key).await?;
             removed += 1;
         }
     }
@@ -211,13 +226,17 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| ServeError::Bind(settings.listen, e))?;
-    let (opened, blobs, tmp_dir) = open_stores(&settings).await?;
+    let (opened, opened_blobs, tmp_dir) = open_stores(&settings).await?;
     // Scheme, host and database name only: never the password.
     tracing::info!(
         database = %settings.database,
         schema_version = opened.schema_version,
-        "metadata store open"
+        blobs = %opened_blobs.bundles.location(),
+        documents = %opened_blobs.documents.location(),
+        download = ?settings.delivery.mode,
+        "stores open"
     );
+    let blobs = opened_blobs.bundles;
     // One store object, one pool, for every storage trait.
     let store: Arc<dyn Store> = opened.store;
     let icp_store = opened.icp;
@@ -228,7 +247,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         );
         println!("Use it with:  export LANDFALL_TOKEN={secret}");
     }
-    let swept = sweep_blobs(store.as_ref(), blobs.as_ref()).await?;
+    let swept = sweep_blobs(store.as_ref(), blobs.as_ref(), settings.blob_gc_grace).await?;
     if swept > 0 {
         tracing::info!(
             blobs = swept,
@@ -241,9 +260,10 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let flusher = tokio::spawn(devices.clone().run(store.clone(), stop_rx));
     let stats = stats::StatsSink::start(store.clone(), stats::StatsLimits::default());
-    let icp = icp::IcpState::open(&settings.data_dir, icp_store).await?;
+    let icp = icp::IcpState::new(icp_store, opened_blobs.documents).await?;
     let state = Arc::new(AppState {
         store: store.clone(),
+        delivery: delivery::Delivery::new(settings.delivery.clone(), blobs.clone()),
         blobs,
         catalog,
         devices,

@@ -112,7 +112,12 @@ pub async fn status_ok() -> Json<Value> {
 }
 
 /// `POST /updates`: the update check.
-pub async fn updates(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn updates(
+    State(s): State<Shared>,
+    peer: crate::delivery::PeerAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let (device, _) = match parse_info(&body) {
         Ok(d) => d,
         Err(r) => return r,
@@ -139,32 +144,43 @@ pub async fn updates(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -
             send_link,
         } => {
             let base = s.base_url(&headers);
+            let plan = s.delivery.plan(peer.0, &headers, &base);
             // Manifest-only bundles still need a parseable url (protocol §2.3a).
             let url = match &variant.url {
-                Some(u) => s.absolute(&base, u),
+                Some(u) => s.delivery.link(&plan, &base, u).await,
                 None => format!("{base}/blobs/manifest-only.zip"),
             };
-            let manifest: Option<Vec<ManifestEntry>> = send_manifest.then(|| {
-                variant
-                    .manifest
-                    .iter()
-                    .map(|m| ManifestEntry {
+            let manifest = if send_manifest {
+                let mut out = Vec::with_capacity(variant.manifest.len());
+                for m in &variant.manifest {
+                    out.push(ManifestEntry {
                         file_name: m.file_name.clone(),
                         file_hash: m.file_hash.clone(),
-                        download_url: s.absolute(&base, &m.download_url),
-                    })
-                    .collect()
-            });
-            Json(UpdateAvailable {
-                version: &bundle.name,
-                url: &url,
-                session_key: &variant.session_key,
-                checksum: &variant.checksum,
-                manifest: manifest.as_deref(),
-                link: bundle.link.as_deref().filter(|_| send_link && expose),
-                comment: bundle.comment.as_deref().filter(|_| send_link && expose),
-            })
-            .into_response()
+                        download_url: s.delivery.link(&plan, &base, &m.download_url).await,
+                    });
+                }
+                Some(out)
+            } else {
+                None
+            };
+            let where_from = [(
+                "x-landfall-download",
+                axum::http::HeaderValue::from_str(&plan.header())
+                    .unwrap_or(axum::http::HeaderValue::from_static("")),
+            )];
+            (
+                where_from,
+                Json(UpdateAvailable {
+                    version: &bundle.name,
+                    url: &url,
+                    session_key: &variant.session_key,
+                    checksum: &variant.checksum,
+                    manifest: manifest.as_deref(),
+                    link: bundle.link.as_deref().filter(|_| send_link && expose),
+                    comment: bundle.comment.as_deref().filter(|_| send_link && expose),
+                }),
+            )
+                .into_response()
         }
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::blobs::{BadBlobsUrl, BlobsUrl, S3Credentials};
 use crate::store::{BadDatabaseUrl, DatabaseUrl};
 
 /// Default listen address (kept off the ports of common databases and brokers).
@@ -22,6 +23,25 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: u64 = 10;
 pub const DEFAULT_BODY_READ_TIMEOUT: u64 = 30;
 /// Default time an idle keep-alive connection stays open, in seconds.
 pub const DEFAULT_IDLE_TIMEOUT: u64 = 60;
+/// Default lifetime of presigned download URLs, in seconds.
+pub const DEFAULT_PRESIGN_EXPIRY: u64 = 3600;
+/// Default age, in seconds, below which an unreferenced blob in a bucket is never collected (it
+/// may belong to an upload still in flight on another instance). Local blobs belong to the one
+/// server that holds the data directory lock, and are collected at start without a grace period.
+pub const DEFAULT_BLOB_GC_GRACE: u64 = 86_400;
+
+/// Where the URLs handed to devices point.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DownloadMode {
+    /// At Landfall's own `/blobs/` (streamed from disk or bucket, with `Range`).
+    #[default]
+    Proxy,
+    /// At `download_base` (a CDN or public bucket URL in front of `<prefix>/blobs/`).
+    Public,
+    /// At presigned bucket URLs that expire after `presign_expiry` seconds.
+    Presign,
+}
 
 /// Flags of `landfall serve` (each also readable from its `LANDFALL_*` variable).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -47,6 +67,46 @@ pub struct ServeArgs {
     /// Public base URL devices download from, e.g. https://updates.example.cn (default: from the Host header).
     #[arg(long, env = "LANDFALL_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Bundle blobs: file:///<dir> or s3://<bucket>/<prefix>?endpoint=https://…&region=…&path_style=false
+    /// (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or [s3] in the config file)
+    /// [default: file://<data-dir>/blobs].
+    #[arg(long, env = "LANDFALL_BLOBS", value_name = "URL")]
+    pub blobs: Option<String>,
+    /// ICP documents (private in every mode): file:///<dir> or s3://<bucket>/<prefix>
+    /// [default: beside the blobs: <data-dir>/icp-documents or <prefix>/icp-documents].
+    #[arg(long, env = "LANDFALL_DOCUMENTS", value_name = "URL")]
+    pub documents: Option<String>,
+    /// Where download URLs handed to devices point [default: proxy].
+    #[arg(long, env = "LANDFALL_DOWNLOAD", value_enum)]
+    pub download: Option<DownloadMode>,
+    /// With --download public: the CDN/public URL that serves <prefix>/blobs/ of the bucket,
+    /// e.g. https://cdn.example.cn/landfall/blobs.
+    #[arg(long, env = "LANDFALL_DOWNLOAD_BASE", value_name = "URL")]
+    pub download_base: Option<String>,
+    /// Geo-split delivery: download base for devices inside mainland China (by client address),
+    /// e.g. the ICP-filed CDN https://cdn.example.cn/landfall/blobs [default: as --download says].
+    #[arg(long, env = "LANDFALL_DOWNLOAD_BASE_MAINLAND", value_name = "URL")]
+    pub download_base_mainland: Option<String>,
+    /// Geo-split delivery: download base for devices outside mainland China, e.g.
+    /// https://cdn.example.com/landfall/blobs [default: as --download says].
+    #[arg(long, env = "LANDFALL_DOWNLOAD_BASE_GLOBAL", value_name = "URL")]
+    pub download_base_global: Option<String>,
+    /// With --download presign: seconds a download URL stays valid [default: 3600].
+    #[arg(long, env = "LANDFALL_PRESIGN_EXPIRY", value_name = "SECONDS")]
+    pub presign_expiry: Option<u64>,
+    /// Reverse proxies/load balancers whose X-Forwarded-For is believed (CIDRs, comma-separated),
+    /// e.g. 10.0.0.0/8,127.0.0.1/32 [default: none: the peer address is the client].
+    #[arg(
+        long,
+        env = "LANDFALL_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Unreferenced blobs younger than this many seconds are never collected [default: 86400 for
+    /// s3:// blobs, 0 for local ones].
+    #[arg(long, env = "LANDFALL_BLOB_GC_GRACE", value_name = "SECONDS")]
+    pub blob_gc_grace: Option<u64>,
     /// Largest bundle zip accepted, in bytes [default: 268435456].
     #[arg(long, env = "LANDFALL_MAX_BUNDLE_BYTES")]
     pub max_bundle_bytes: Option<u64>,
@@ -70,6 +130,17 @@ pub struct FileSettings {
     pub data_dir: Option<PathBuf>,
     pub database: Option<String>,
     pub public_url: Option<String>,
+    pub blobs: Option<String>,
+    pub documents: Option<String>,
+    pub download: Option<DownloadMode>,
+    pub download_base: Option<String>,
+    pub download_base_mainland: Option<String>,
+    pub download_base_global: Option<String>,
+    pub presign_expiry: Option<u64>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub blob_gc_grace: Option<u64>,
+    /// Bucket credentials when the AWS environment variables are not set.
+    pub s3: Option<S3Credentials>,
     pub max_bundle_bytes: Option<u64>,
     pub header_read_timeout: Option<u64>,
     pub body_read_timeout: Option<u64>,
@@ -94,6 +165,19 @@ impl Default for Timeouts {
     }
 }
 
+/// How download URLs are built (see [`crate::delivery`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliverySettings {
+    pub mode: DownloadMode,
+    /// Without a trailing slash; set when `mode` is `Public`.
+    pub base: Option<String>,
+    /// Geo-split bases (without a trailing slash): mainland devices / everyone else.
+    pub base_mainland: Option<String>,
+    pub base_global: Option<String>,
+    pub presign_expiry: Duration,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
 /// Resolved settings (`Debug` never shows the database password: see [`DatabaseUrl`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -103,6 +187,13 @@ pub struct Settings {
     pub database: DatabaseUrl,
     /// Without a trailing slash.
     pub public_url: Option<String>,
+    /// Bundle blobs.
+    pub blobs: BlobsUrl,
+    /// ICP documents.
+    pub documents: BlobsUrl,
+    pub delivery: DeliverySettings,
+    /// Unreferenced blobs younger than this are never collected.
+    pub blob_gc_grace: Duration,
     pub max_bundle_bytes: u64,
     pub timeouts: Timeouts,
 }
@@ -122,6 +213,20 @@ pub enum SettingsError {
     Timeout(&'static str),
     #[error(transparent)]
     Database(#[from] BadDatabaseUrl),
+    #[error(transparent)]
+    Blobs(#[from] BadBlobsUrl),
+    #[error("download = \"{0}\" needs the blobs in an S3-compatible bucket (blobs = \"s3://…\"); with local blobs use download = \"proxy\"")]
+    DownloadNeedsS3(&'static str),
+    #[error("download = \"public\" needs download_base: the CDN or public URL serving <prefix>/blobs/ of the bucket, e.g. https://cdn.example.cn/landfall/blobs")]
+    NoDownloadBase,
+    #[error("download_base {0:?} must start with http:// or https://")]
+    DownloadBase(String),
+    #[error("trusted proxy {0:?} is not an IP address or CIDR block (e.g. 10.0.0.0/8)")]
+    TrustedProxy(String),
+    #[error("presign_expiry must be between 60 seconds and 7 days (S3's limit)")]
+    PresignExpiry,
+    #[error(transparent)]
+    DocumentsPublic(#[from] crate::blobs::BlobsError),
 }
 
 impl Settings {
@@ -131,7 +236,7 @@ impl Settings {
             Some(path) => Self::read_file(path)?,
             None => FileSettings::default(),
         };
-        let public_url = args.public_url.clone().or(file.public_url);
+        let public_url = args.public_url.clone().or_else(|| file.public_url.clone());
         if let Some(u) = &public_url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
                 return Err(SettingsError::PublicUrl(u.clone()));
@@ -168,13 +273,41 @@ impl Settings {
         let data_dir = args
             .data_dir
             .clone()
-            .or(file.data_dir)
+            .or_else(|| file.data_dir.clone())
             .unwrap_or_else(|| PathBuf::from("landfall-data"));
         let database = match args.database.as_deref().or(file.database.as_deref()) {
             Some(raw) => DatabaseUrl::parse(raw)?,
             None => DatabaseUrl::default_for(&data_dir),
         };
+        let blobs = match args.blobs.as_deref().or(file.blobs.as_deref()) {
+            Some(raw) => BlobsUrl::parse(raw)?,
+            None => BlobsUrl::File(data_dir.join("blobs")),
+        }
+        .with_file_credentials(file.s3.as_ref());
+        let documents = match args.documents.as_deref().or(file.documents.as_deref()) {
+            Some(raw) => BlobsUrl::parse(raw)?,
+            None => crate::blobs::default_documents(&blobs, &data_dir),
+        }
+        .with_file_credentials(file.s3.as_ref());
+        let delivery = Self::delivery(args, &file, &blobs)?;
+        crate::blobs::check_documents_private(
+            &blobs,
+            &documents,
+            delivery.mode == DownloadMode::Public,
+        )?;
+        let blob_gc_grace =
+            Duration::from_secs(args.blob_gc_grace.or(file.blob_gc_grace).unwrap_or(
+                if blobs.s3().is_some() {
+                    DEFAULT_BLOB_GC_GRACE
+                } else {
+                    0
+                },
+            ));
         Ok(Self {
+            blobs,
+            documents,
+            delivery,
+            blob_gc_grace,
             timeouts,
             listen: args
                 .listen
@@ -187,6 +320,66 @@ impl Settings {
                 .max_bundle_bytes
                 .or(file.max_bundle_bytes)
                 .unwrap_or(DEFAULT_MAX_BUNDLE_BYTES),
+        })
+    }
+
+    fn delivery(
+        args: &ServeArgs,
+        file: &FileSettings,
+        blobs: &BlobsUrl,
+    ) -> Result<DeliverySettings, SettingsError> {
+        let mode = args.download.or(file.download).unwrap_or_default();
+        let url = |flag: &Option<String>, file: &Option<String>| match flag
+            .clone()
+            .or_else(|| file.clone())
+        {
+            Some(b) if !(b.starts_with("http://") || b.starts_with("https://")) => {
+                Err(SettingsError::DownloadBase(b))
+            }
+            b => Ok(b.map(|b| b.trim_end_matches('/').to_owned())),
+        };
+        let base = url(&args.download_base, &file.download_base)?;
+        let base_mainland = url(&args.download_base_mainland, &file.download_base_mainland)?;
+        let base_global = url(&args.download_base_global, &file.download_base_global)?;
+        match mode {
+            DownloadMode::Proxy => {}
+            DownloadMode::Public | DownloadMode::Presign if blobs.s3().is_none() => {
+                return Err(SettingsError::DownloadNeedsS3(match mode {
+                    DownloadMode::Public => "public",
+                    _ => "presign",
+                }))
+            }
+            DownloadMode::Public if base.is_none() => return Err(SettingsError::NoDownloadBase),
+            _ => {}
+        }
+        let expiry = args
+            .presign_expiry
+            .or(file.presign_expiry)
+            .unwrap_or(DEFAULT_PRESIGN_EXPIRY);
+        if !(60..=7 * 86_400).contains(&expiry) {
+            return Err(SettingsError::PresignExpiry);
+        }
+        let trusted_proxies = args
+            .trusted_proxies
+            .clone()
+            .or_else(|| file.trusted_proxies.clone())
+            .unwrap_or_default()
+            .iter()
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                t.parse::<ipnet::IpNet>()
+                    .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| SettingsError::TrustedProxy(t.to_owned()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(DeliverySettings {
+            mode,
+            base,
+            base_mainland,
+            base_global,
+            presign_expiry: Duration::from_secs(expiry),
+            trusted_proxies,
         })
     }
 

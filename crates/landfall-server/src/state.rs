@@ -15,6 +15,8 @@ use crate::settings::Settings;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub blobs: Arc<dyn BlobStore>,
+    /// Where download links handed to devices point.
+    pub delivery: crate::delivery::Delivery,
     pub catalog: Catalog,
     pub devices: Arc<DeviceRecorder>,
     /// `/stats` ingestion: budgets and shared commits.
@@ -58,14 +60,5 @@ impl AppState {
             .filter(|p| *p == "https" || *p == "http")
             .unwrap_or("http");
         format!("{proto}://{host}")
-    }
-
-    /// Make a stored URL absolute (`/blobs/…` paths get the base URL; absolute URLs pass through).
-    pub fn absolute(&self, base: &str, url: &str) -> String {
-        if url.starts_with('/') {
-            format!("{base}{url}")
-        } else {
-            url.to_owned()
-        }
     }
 }

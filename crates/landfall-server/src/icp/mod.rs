@@ -23,7 +23,6 @@ pub(crate) mod incidents;
 pub(crate) mod public;
 pub(crate) mod records;
 
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -38,7 +37,7 @@ use axum::Router;
 use chrono::{DateTime, NaiveDate, Utc};
 use landfall_icp::api::ServerPerformance;
 use landfall_icp::{Localized, WorkCalendar};
-use landfall_store::blob::{BlobStore, LocalBlobStore};
+use landfall_store::blob::BlobStore;
 use landfall_store::icp::IcpStore;
 use landfall_store::StoreError;
 
@@ -147,19 +146,6 @@ impl std::fmt::Debug for IcpState {
 }
 
 impl IcpState {
-    /// Opens the embedded default under the data directory: the SQLite database `landfall.db`
-    /// (the same file as the main store; the migrations are shared) and the document blob store
-    /// `icp-documents/`, then loads the administrator's calendar years.
-    pub async fn open(
-        data_dir: &Path,
-        store: Arc<dyn IcpStore>,
-    ) -> Result<Self, crate::ServeError> {
-        let dir = data_dir.join(DOCUMENTS_DIR);
-        let documents =
-            LocalBlobStore::open(&dir).map_err(|e| crate::ServeError::DataDir(dir, e))?;
-        Ok(Self::new(store, Arc::new(documents)).await?)
-    }
-
     /// Over given stores; loads the stored calendar years over the built-in data.
     pub async fn new(
         store: Arc<dyn IcpStore>,

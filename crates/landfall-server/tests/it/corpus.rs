@@ -62,10 +62,15 @@ async fn run_pair(pair: &str) {
     let d = r.json()["delta"].clone();
     let download = d["download_bytes_from_previous"].as_u64().unwrap();
     let limit = cli_rule_bytes(pair);
-    let mut stored = 0u64;
-    for k in app.state.blobs.list().await.unwrap() {
-        stored += app.state.blobs.size(&k).await.unwrap().unwrap();
-    }
+    let stored: u64 = app
+        .state
+        .blobs
+        .list()
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.size)
+        .sum();
     println!(
         "corpus {pair}: delta download {download} B (CLI rule {limit} B), full zip B {b_len} B, \
          files {} reused {}, server storage for A+B {stored} B",

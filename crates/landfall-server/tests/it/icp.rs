@@ -469,9 +469,13 @@ async fn working_day_calendar_and_year_loading() {
     let reopened = landfall_store_sqlite::SqliteStore::open(&dir.join("landfall.db"))
         .await
         .unwrap();
-    let again = landfall_server::icp::IcpState::open(dir, std::sync::Arc::new(reopened))
-        .await
-        .unwrap();
+    let documents = landfall_store::blob::LocalBlobStore::open(dir.join("icp-documents")).unwrap();
+    let again = landfall_server::icp::IcpState::new(
+        std::sync::Arc::new(reopened),
+        std::sync::Arc::new(documents),
+    )
+    .await
+    .unwrap();
     assert!(again.calendar().loaded_years().contains(&2027));
 }
 

@@ -69,16 +69,19 @@ impl TestApp {
             )
             .await
             .unwrap();
-        let settings = Settings {
-            listen: "127.0.0.1:8080".parse().unwrap(),
-            data_dir: dir.path().to_owned(),
-            database: landfall_server::store::DatabaseUrl::default_for(dir.path()),
-            public_url: None,
-            max_bundle_bytes,
-            timeouts: Default::default(),
-        };
+        let settings = Settings::resolve(&landfall_server::ServeArgs {
+            data_dir: Some(dir.path().to_owned()),
+            max_bundle_bytes: Some(max_bundle_bytes),
+            ..Default::default()
+        })
+        .unwrap();
+        let documents = Arc::new(LocalBlobStore::open(dir.path().join("icp-documents")).unwrap());
         let state = Arc::new(AppState {
             store: store.clone(),
+            delivery: landfall_server::delivery::Delivery::new(
+                settings.delivery.clone(),
+                blobs.clone(),
+            ),
             blobs,
             catalog: Catalog::new(),
             devices: Arc::new(DeviceRecorder::default()),
@@ -88,7 +91,7 @@ impl TestApp {
             ),
             settings,
             tmp_dir: tmp,
-            icp: landfall_server::icp::IcpState::open(dir.path(), sqlite)
+            icp: landfall_server::icp::IcpState::new(sqlite, documents)
                 .await
                 .unwrap(),
             auth_failures: Default::default(),
