@@ -5,6 +5,7 @@
 //! the same transaction, so the content-change log can never disagree with the data.
 
 pub mod blob;
+pub mod copy;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod icp;
