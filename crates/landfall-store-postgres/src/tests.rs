@@ -409,7 +409,10 @@ async fn sqlite_to_postgres_and_back_gives_the_same_rows() {
             };
             let report = copy::copy(&a, &pg, &options, &mut Quiet).await.unwrap();
             assert!(report.ok(), "{report:#?}");
-            assert!(report.tables.iter().all(|t| t.source_rows > 0), "{report:#?}");
+            assert!(
+                report.tables.iter().all(|t| t.source_rows > 0),
+                "{report:#?}"
+            );
             assert_eq!(answers(&pg).await, answers(&a).await);
 
             let b = landfall_store_sqlite::SqliteStore::open(&dir.path().join("b.db"))
@@ -450,7 +453,10 @@ async fn sqlite_to_postgres_and_back_gives_the_same_rows() {
             };
             pg.insert_bundle(bundle, Some(point), "ci").await.unwrap();
             let after = pg.list_audit(app, i64::MIN, i64::MAX).await.unwrap();
-            assert!(after.len() > before.len(), "new audit entries get fresh ids");
+            assert!(
+                after.len() > before.len(),
+                "new audit entries get fresh ids"
+            );
             pg.close().await;
         },
     )
@@ -495,11 +501,15 @@ async fn an_interrupted_copy_resumes_and_an_unrelated_target_is_refused() {
             );
             assert_eq!(pg.list_apps().await.unwrap().len(), 2);
             // Again without --resume: refused, naming the table.
-            let err = copy::copy(&a, &pg, &options, &mut Quiet)
-                .await
-                .unwrap_err();
+            let err = copy::copy(&a, &pg, &options, &mut Quiet).await.unwrap_err();
             assert!(
-                matches!(err, CopyError::TargetNotEmpty { table: "apps", rows: 2 }),
+                matches!(
+                    err,
+                    CopyError::TargetNotEmpty {
+                        table: "apps",
+                        rows: 2
+                    }
+                ),
                 "{err}"
             );
             // Resumed (twice: the second finds everything there): the same result.
@@ -520,9 +530,7 @@ async fn an_interrupted_copy_resumes_and_an_unrelated_target_is_refused() {
                 .execute(&pg.pool)
                 .await
                 .unwrap();
-            let err = copy::copy(&a, &pg, &resume, &mut Quiet)
-                .await
-                .unwrap_err();
+            let err = copy::copy(&a, &pg, &resume, &mut Quiet).await.unwrap_err();
             assert!(
                 matches!(&err, CopyError::NotACopy { table: "channels", key, .. } if key == "1"),
                 "{err}"
@@ -531,7 +539,9 @@ async fn an_interrupted_copy_resumes_and_an_unrelated_target_is_refused() {
             let b = landfall_store_sqlite::SqliteStore::open(&dir.path().join("b.db"))
                 .await
                 .unwrap();
-            b.create_app("com.other.app", "Other", "admin").await.unwrap();
+            b.create_app("com.other.app", "Other", "admin")
+                .await
+                .unwrap();
             let err = copy::copy(&a, &b, &resume, &mut Quiet).await.unwrap_err();
             assert!(
                 err.to_string()

@@ -41,7 +41,9 @@ fn decode(table: &Table, r: &SqliteRow) -> StoreResult<Row> {
                 None => Value::Null,
                 Some(0) => Value::Bool(false),
                 Some(1) => Value::Bool(true),
-                Some(other) => return Err(bad(table, c.name, format!("holds {other}, not 0 or 1"))),
+                Some(other) => {
+                    return Err(bad(table, c.name, format!("holds {other}, not 0 or 1")))
+                }
             },
         };
         row.push(v);

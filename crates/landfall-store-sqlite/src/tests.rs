@@ -137,10 +137,7 @@ async fn copy_to_another_file_gives_the_same_rows() {
         assert_eq!(t.inserted, t.source_rows, "{}", t.table);
     }
     // Ids continue after the copied ones.
-    let next = b
-        .create_token("new", &"99".repeat(32), &[])
-        .await
-        .unwrap();
+    let next = b.create_token("new", &"99".repeat(32), &[]).await.unwrap();
     let max = a.list_tokens().await.unwrap().iter().map(|t| t.id).max();
     assert_eq!(Some(next.id - 1), max);
     // A second copy into the now non-empty file is refused without `resume`.

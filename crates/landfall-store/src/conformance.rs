@@ -626,7 +626,11 @@ pub async fn copy_fixture(s: &dyn Store, icp: &dyn crate::icp::IcpStore) {
     .await
     .unwrap();
     let inserted = s
-        .insert_bundle(bundle(app, "2.0.0-β.1"), Some(point("production", false)), "ci")
+        .insert_bundle(
+            bundle(app, "2.0.0-β.1"),
+            Some(point("production", false)),
+            "ci",
+        )
         .await
         .unwrap();
     let prod = inserted.channel.unwrap();

@@ -703,11 +703,7 @@ fn check_row(table: &'static Table, row: &[Value], position: u64) -> Result<(), 
         return Err(CopyError::BadRow {
             table: table.name,
             position,
-            problem: format!(
-                "{} values for {} columns",
-                row.len(),
-                table.columns.len()
-            ),
+            problem: format!("{} values for {} columns", row.len(), table.columns.len()),
         });
     }
     for (v, c) in row.iter().zip(table.columns) {
@@ -767,7 +763,10 @@ pub async fn copy(
                 .await
                 .map_err(CopyError::Target)?;
             new += added;
-            if progress.batch(table.name, rows.len() as u64, added).is_break() {
+            if progress
+                .batch(table.name, rows.len() as u64, added)
+                .is_break()
+            {
                 return Err(CopyError::Interrupted { table: table.name });
             }
         }
@@ -893,7 +892,13 @@ async fn verify_with(
 /// Compare every table of two databases (counts and content hashes), each read in one snapshot.
 pub async fn verify(source: &dyn TableCopy, target: &dyn TableCopy) -> Result<Report, CopyError> {
     let mut snap = source.snapshot().await.map_err(CopyError::Source)?;
-    verify_with(snap.as_mut(), target, CopyOptions::default().batch, &mut Quiet).await
+    verify_with(
+        snap.as_mut(),
+        target,
+        CopyOptions::default().batch,
+        &mut Quiet,
+    )
+    .await
 }
 
 /// The SQL both engines run, built from [`TABLES`] (identifiers quoted; `$n` placeholders).
@@ -996,7 +1001,11 @@ mod tests {
     #[test]
     fn keys_order_like_the_engines() {
         let t = |s: &str| Value::Text(s.into());
-        assert_eq!(t("B").key_cmp(&t("a")), Ordering::Less, "byte-wise, not case-folded");
+        assert_eq!(
+            t("B").key_cmp(&t("a")),
+            Ordering::Less,
+            "byte-wise, not case-folded"
+        );
         assert_eq!(t("é").key_cmp(&t("z")), Ordering::Greater);
         assert_eq!(Value::Int(-1).key_cmp(&Value::Int(2)), Ordering::Less);
         assert_eq!(

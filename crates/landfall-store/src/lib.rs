@@ -5,9 +5,9 @@
 //! the same transaction, so the content-change log can never disagree with the data.
 
 pub mod blob;
-pub mod copy;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod copy;
 pub mod icp;
 mod models;
 pub mod rows;

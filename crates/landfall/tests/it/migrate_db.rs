@@ -103,9 +103,18 @@ async fn the_story(url: &str, db_name: &str) {
     assert!(server.terminate().success());
 
     // Copy the stopped server's SQLite file into the empty PostgreSQL database.
-    let sqlite = format!("sqlite://{}", server.data_dir().join("landfall.db").display());
+    let sqlite = format!(
+        "sqlite://{}",
+        server.data_dir().join("landfall.db").display()
+    );
     let copy = run(landfall().args(["migrate", "db", "--from", &sqlite, "--to", url])).ok();
-    for table in ["apps", "bundles", "channel_history", "audit_log", "icp_calendar_years"] {
+    for table in [
+        "apps",
+        "bundles",
+        "channel_history",
+        "audit_log",
+        "icp_calendar_years",
+    ] {
         let line = copy
             .stdout
             .lines()
