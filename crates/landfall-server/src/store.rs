@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use landfall_store::copy::TableCopy;
 use landfall_store::icp::IcpStore;
 use landfall_store::{Store, StoreResult};
 
@@ -81,11 +82,13 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// One store object behind both storage traits.
+/// One store object behind the storage traits.
 #[derive(Clone)]
 pub struct OpenedStore {
     pub store: Arc<dyn Store>,
     pub icp: Arc<dyn IcpStore>,
+    /// Whole-table access (`landfall migrate db`).
+    pub copy: Arc<dyn TableCopy>,
     /// Highest migration applied (after this binary's migrations ran).
     pub schema_version: i64,
 }
@@ -111,7 +114,8 @@ pub async fn open(url: &DatabaseUrl) -> StoreResult<OpenedStore> {
             let schema_version = s.schema_version().await?;
             Ok(OpenedStore {
                 store: s.clone(),
-                icp: s,
+                icp: s.clone(),
+                copy: s,
                 schema_version,
             })
         }
@@ -120,7 +124,8 @@ pub async fn open(url: &DatabaseUrl) -> StoreResult<OpenedStore> {
             let schema_version = s.schema_version().await?;
             Ok(OpenedStore {
                 store: s.clone(),
-                icp: s,
+                icp: s.clone(),
+                copy: s,
                 schema_version,
             })
         }

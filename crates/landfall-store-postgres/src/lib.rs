@@ -29,6 +29,7 @@ use landfall_store::{
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, Row, Transaction};
 
+mod copy;
 mod icp;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -285,3 +285,274 @@ async fn icp_conformance_story_and_reopen() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_schema_is_the_copy_table_list() {
+    use landfall_store::conformance::ActualTable;
+    use landfall_store::copy::ColumnType;
+    with_db("the_schema_is_the_copy_table_list", |opts| async move {
+        let store = PgStore::connect_with(opts).await.unwrap();
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::TEXT FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        let mut actual = Vec::new();
+        for name in names {
+            let cols = sqlx::query(
+                "SELECT column_name::TEXT, data_type::TEXT, is_nullable::TEXT = 'YES', \
+                 COALESCE(column_default::TEXT, '') LIKE 'nextval(%' \
+                 FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1 \
+                 ORDER BY ordinal_position",
+            )
+            .bind(&name)
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+            let key: Vec<String> = sqlx::query_scalar(
+                "SELECT a.attname::TEXT FROM pg_index i \
+                 JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) ON TRUE \
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+                 WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY k.n",
+            )
+            .bind(&name)
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+            actual.push(ActualTable {
+                name,
+                columns: cols
+                    .iter()
+                    .map(|c| (c.get(0), c.get(1), c.get(2)))
+                    .collect(),
+                key,
+                generated: cols
+                    .iter()
+                    .filter(|c| c.get::<bool, _>(3))
+                    .map(|c| c.get(0))
+                    .collect(),
+            });
+        }
+        landfall_store::conformance::check_schema(&actual, |declared, ty| match ty {
+            ColumnType::Int => declared == "bigint" || declared == "integer",
+            ColumnType::Bool => declared == "boolean",
+            ColumnType::Text => declared == "text",
+        });
+        store.close().await;
+    })
+    .await;
+}
+
+/// Every row of every table, read through the copy interface.
+async fn all_rows(
+    store: &dyn landfall_store::copy::TableCopy,
+) -> Vec<(&'static str, Vec<landfall_store::copy::Row>)> {
+    let mut snap = store.snapshot().await.unwrap();
+    let mut out = Vec::new();
+    for t in landfall_store::copy::TABLES {
+        out.push((t.name, snap.read_rows(t, None, u32::MAX).await.unwrap()));
+    }
+    out
+}
+
+/// What the Store and IcpStore APIs answer about the copied data.
+async fn answers<S: Store + IcpStore>(s: &S) -> serde_json::Value {
+    let mut apps = Vec::new();
+    for app in s.list_apps().await.unwrap() {
+        let mut channels = Vec::new();
+        for c in s.list_channels(&app.app_id).await.unwrap() {
+            let history = s.channel_history(c.id).await.unwrap();
+            channels.push(serde_json::json!({ "channel": c, "history": history }));
+        }
+        apps.push(serde_json::json!({
+            "app": app,
+            "bundles": s.list_bundles(&app.app_id).await.unwrap(),
+            "channels": channels,
+            "overrides": s.list_overrides(&app.app_id).await.unwrap(),
+            "devices": s.list_devices(&app.app_id, &DeviceFilter::default()).await.unwrap(),
+            "keys": s.list_app_keys(&app.app_id).await.unwrap(),
+            "stats": s.count_stats(&app.app_id).await.unwrap(),
+            "audit": s.list_audit(&app.app_id, i64::MIN, i64::MAX).await.unwrap(),
+            "filing": s.get_filing(&app.app_id).await.unwrap(),
+            "record_changes": s.list_record_changes(&app.app_id).await.unwrap(),
+            "documents": s.list_documents(&app.app_id, true).await.unwrap(),
+            "completions": s.list_completions(&app.app_id).await.unwrap(),
+            "incidents": s.list_incidents(&app.app_id).await.unwrap(),
+        }));
+    }
+    serde_json::json!({
+        "apps": apps,
+        "tokens": s.list_tokens().await.unwrap(),
+        "server_audit": s.list_audit("*", i64::MIN, i64::MAX).await.unwrap(),
+        "calendar": s.list_calendar_years().await.unwrap(),
+    })
+}
+
+#[tokio::test]
+async fn sqlite_to_postgres_and_back_gives_the_same_rows() {
+    use landfall_store::copy::{self, CopyOptions, Quiet};
+    with_db(
+        "sqlite_to_postgres_and_back_gives_the_same_rows",
+        |opts| async move {
+            let dir = tempfile::tempdir().unwrap();
+            let a = landfall_store_sqlite::SqliteStore::open(&dir.path().join("a.db"))
+                .await
+                .unwrap();
+            landfall_store::conformance::copy_fixture(&a, &a).await;
+            let pg = PgStore::connect_with(opts).await.unwrap();
+            let options = CopyOptions {
+                batch: 2,
+                ..Default::default()
+            };
+            let report = copy::copy(&a, &pg, &options, &mut Quiet).await.unwrap();
+            assert!(report.ok(), "{report:#?}");
+            assert!(
+                report.tables.iter().all(|t| t.source_rows > 0),
+                "{report:#?}"
+            );
+            assert_eq!(answers(&pg).await, answers(&a).await);
+
+            let b = landfall_store_sqlite::SqliteStore::open(&dir.path().join("b.db"))
+                .await
+                .unwrap();
+            let back = copy::copy(&pg, &b, &options, &mut Quiet).await.unwrap();
+            assert!(back.ok(), "{back:#?}");
+            // The same content hashes all the way, and row for row the same SQLite tables.
+            let hashes = |r: &copy::Report| {
+                r.tables
+                    .iter()
+                    .map(|t| t.source_sha256.clone())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(hashes(&report), hashes(&back));
+            assert_eq!(all_rows(&a).await, all_rows(&b).await);
+            assert_eq!(answers(&b).await, answers(&a).await);
+
+            // New rows on PostgreSQL get ids after the copied ones.
+            let max = a.list_tokens().await.unwrap().iter().map(|t| t.id).max();
+            let t = pg.create_token("new", &"98".repeat(32), &[]).await.unwrap();
+            assert_eq!(Some(t.id - 1), max);
+            let app = "com.example.zwei";
+            let before = pg.list_audit(app, i64::MIN, i64::MAX).await.unwrap();
+            let bundle = NewBundle {
+                app_id: app.into(),
+                version: "3.0.0".into(),
+                size: 1,
+                sha256: "77".repeat(32),
+                min_update_version: None,
+                link: None,
+                comment: None,
+                variants: Vec::new(),
+            };
+            let point = PointChannel {
+                name: "production".into(),
+                end_rollout: false,
+            };
+            pg.insert_bundle(bundle, Some(point), "ci").await.unwrap();
+            let after = pg.list_audit(app, i64::MIN, i64::MAX).await.unwrap();
+            assert!(
+                after.len() > before.len(),
+                "new audit entries get fresh ids"
+            );
+            pg.close().await;
+        },
+    )
+    .await;
+}
+
+/// Stops the copy after `batches` batches.
+struct StopAfter(u32);
+impl landfall_store::copy::Progress for StopAfter {
+    fn batch(&mut self, _: &'static str, _: u64, _: u64) -> std::ops::ControlFlow<()> {
+        if self.0 == 0 {
+            return std::ops::ControlFlow::Break(());
+        }
+        self.0 -= 1;
+        std::ops::ControlFlow::Continue(())
+    }
+}
+
+#[tokio::test]
+async fn an_interrupted_copy_resumes_and_an_unrelated_target_is_refused() {
+    use landfall_store::copy::{self, CopyError, CopyOptions, Quiet};
+    with_db(
+        "an_interrupted_copy_resumes_and_an_unrelated_target_is_refused",
+        |opts| async move {
+            let dir = tempfile::tempdir().unwrap();
+            let a = landfall_store_sqlite::SqliteStore::open(&dir.path().join("a.db"))
+                .await
+                .unwrap();
+            landfall_store::conformance::copy_fixture(&a, &a).await;
+            let pg = PgStore::connect_with(opts.clone()).await.unwrap();
+            let options = CopyOptions {
+                batch: 2,
+                resume: false,
+            };
+            // Stopped in the middle of bundles (the second table: apps took one batch).
+            let err = copy::copy(&a, &pg, &options, &mut StopAfter(2))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, CopyError::Interrupted { table: "bundles" }),
+                "{err}"
+            );
+            assert_eq!(pg.list_apps().await.unwrap().len(), 2);
+            // Again without --resume: refused, naming the table.
+            let err = copy::copy(&a, &pg, &options, &mut Quiet).await.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    CopyError::TargetNotEmpty {
+                        table: "apps",
+                        rows: 2
+                    }
+                ),
+                "{err}"
+            );
+            // Resumed (twice: the second finds everything there): the same result.
+            let resume = CopyOptions {
+                resume: true,
+                ..options.clone()
+            };
+            let report = copy::copy(&a, &pg, &resume, &mut Quiet).await.unwrap();
+            assert!(report.ok(), "{report:#?}");
+            let apps = report.tables.iter().find(|t| t.table == "apps").unwrap();
+            assert_eq!(apps.inserted, 0);
+            let again = copy::copy(&a, &pg, &resume, &mut Quiet).await.unwrap();
+            assert!(again.ok() && again.tables.iter().all(|t| t.inserted == 0));
+            assert_eq!(answers(&pg).await, answers(&a).await);
+
+            // A target whose rows differ from the source's is not an interrupted copy.
+            sqlx::query("UPDATE channels SET name = 'renamed' WHERE id = 1")
+                .execute(&pg.pool)
+                .await
+                .unwrap();
+            let err = copy::copy(&a, &pg, &resume, &mut Quiet).await.unwrap_err();
+            assert!(
+                matches!(&err, CopyError::NotACopy { table: "channels", key, .. } if key == "1"),
+                "{err}"
+            );
+            // And one with a row the source lacks (another database's data) neither.
+            let b = landfall_store_sqlite::SqliteStore::open(&dir.path().join("b.db"))
+                .await
+                .unwrap();
+            b.create_app("com.other.app", "Other", "admin")
+                .await
+                .unwrap();
+            let err = copy::copy(&a, &b, &resume, &mut Quiet).await.unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("table apps row (\"com.other.app\") is not in the source"),
+                "{err}"
+            );
+            // Verification alone reports the changed table.
+            let report = copy::verify(&a, &pg).await.unwrap();
+            assert_eq!(report.mismatched(), ["channels"]);
+            pg.close().await;
+        },
+    )
+    .await;
+}

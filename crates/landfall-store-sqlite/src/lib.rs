@@ -20,6 +20,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
+mod copy;
 mod icp;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

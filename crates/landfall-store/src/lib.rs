@@ -7,6 +7,7 @@
 pub mod blob;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod copy;
 pub mod icp;
 mod models;
 pub mod rows;

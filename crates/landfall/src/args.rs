@@ -59,7 +59,7 @@ pub enum Command {
     /// Check that the server answers (GET /updates).
     Status,
     /// Run the database migrations (the server also runs them on start) and print the schema
-    /// version.
+    /// version; `migrate db` copies a database to another engine.
     Migrate(MigrateArgs),
     /// ICP filing (ICP备案) compliance desk: filing, numbers, documents, calendar, compliance,
     /// incidents and the kill switch, records and reports.
@@ -67,9 +67,13 @@ pub enum Command {
     Icp(crate::icp::IcpCmd),
 }
 
-/// `landfall migrate`: `--database` wins; else `<data-dir>/landfall.db`.
+/// `landfall migrate`: `--database` wins; else `<data-dir>/landfall.db`. With a subcommand
+/// (`landfall migrate db …`), move data instead.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct MigrateArgs {
+    #[command(subcommand)]
+    pub command: Option<MigrateCmd>,
     /// Metadata database: sqlite://<path> or postgres://user:password@host:5432/db.
     #[arg(
         long,
@@ -81,6 +85,32 @@ pub struct MigrateArgs {
     /// Data directory whose landfall.db to migrate (locked meanwhile) [default: ./landfall-data].
     #[arg(long, env = "LANDFALL_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+}
+
+/// `landfall migrate <what>`: move data between stores.
+#[derive(Debug, Subcommand)]
+pub enum MigrateCmd {
+    /// Copy a metadata database into an empty one, e.g. SQLite to PostgreSQL or back: every
+    /// table, rows exactly as they are, then verified (row counts and content hashes). Stop the
+    /// server first (the source is read in one snapshot, so a running server's later writes are
+    /// not copied).
+    Db(MigrateDbArgs),
+}
+
+/// `landfall migrate db`.
+#[derive(Debug, Args)]
+pub struct MigrateDbArgs {
+    /// Database to copy from (only read; migrated first if older): sqlite://<path> or
+    /// postgres://user:password@host:5432/db.
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// Database to copy into (created or migrated to this binary's schema; must be empty).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// Continue an interrupted copy into the same target (every row it holds must equal the
+    /// source's).
+    #[arg(long)]
+    pub resume: bool,
 }
 
 // ---- app ------------------------------------------------------------------------------------

@@ -606,4 +606,156 @@ pub async fn icp_story_reopened(s: &dyn crate::icp::IcpStore) {
     assert_eq!(s.list_incidents(app).await.unwrap().len(), 1);
 }
 
+/// A database with rows in every table of [`crate::copy::TABLES`] (for `landfall migrate db`
+/// tests): the [`story`] and [`icp_story`], then what they leave empty or untouched — a second app
+/// with non-ASCII text, a signing key, an operator's and a device's channel assignment, an
+/// emulator, stats with and without metadata, a live and a revoked token.
+pub async fn copy_fixture(s: &dyn Store, icp: &dyn crate::icp::IcpStore) {
+    story(s).await;
+    icp_story(icp).await;
+    let app = "com.example.zwei";
+    s.create_app(app, "Zwei – 二 \"quoted\" ✓", "émilie")
+        .await
+        .unwrap();
+    s.add_app_key(
+        app,
+        "MIIBCgKCAQEAxyz12345",
+        "-----BEGIN RSA PUBLIC KEY-----\nMIIB\n-----END RSA PUBLIC KEY-----\n",
+        "admin",
+    )
+    .await
+    .unwrap();
+    let inserted = s
+        .insert_bundle(
+            bundle(app, "2.0.0-β.1"),
+            Some(point("production", false)),
+            "ci",
+        )
+        .await
+        .unwrap();
+    let prod = inserted.channel.unwrap();
+    let beta = s
+        .create_channel(
+            NewChannel {
+                app_id: app.into(),
+                name: "beta".into(),
+                flags: default_flags(false),
+                bundle_id: None,
+            },
+            "admin",
+        )
+        .await
+        .unwrap();
+    s.set_override(app, "device-Z", Some(prod.id), "admin")
+        .await
+        .unwrap();
+    s.set_device_channel(app, "device-a", Some(beta.id))
+        .await
+        .unwrap();
+    let seen = |device: &str, emulator: bool| DeviceSeen {
+        app_id: app.into(),
+        device_id: device.into(),
+        platform: "ios".into(),
+        version_build: "2.0.0".into(),
+        version_code: "20".into(),
+        version_os: "17.4".into(),
+        version_name: "builtin".into(),
+        plugin_version: "7.0.0".into(),
+        custom_id: "客户-7".into(),
+        is_emulator: emulator,
+        is_prod: !emulator,
+        install_source: "app_store".into(),
+        channel: "production".into(),
+        key_id: String::new(),
+        seen_at: 1_700_000_000_123,
+    };
+    s.upsert_devices(&[seen("device-Z", true), seen("device-a", false)])
+        .await
+        .unwrap();
+    let ev = |metadata: Option<&str>| StatEvent {
+        app_id: app.into(),
+        device_id: "device-a".into(),
+        action: "download_fail".into(),
+        version_name: "2.0.0-β.1".into(),
+        old_version_name: "builtin".into(),
+        platform: "ios".into(),
+        plugin_version: "7.0.0".into(),
+        at: -1,
+        received_at: i64::MAX,
+        metadata: metadata.map(str::to_owned),
+    };
+    s.insert_stats(&[ev(Some(r#"{"reason":"tab\there ✓"}"#)), ev(None)])
+        .await
+        .unwrap();
+    let admin = [Scope::parse("*:admin").unwrap()];
+    s.create_token("ci-2", &"12".repeat(32), &admin)
+        .await
+        .unwrap();
+    let old = s
+        .create_token("old", &"ef".repeat(32), &admin)
+        .await
+        .unwrap();
+    s.revoke_token(old.id).await.unwrap();
+    s.audit_server("offline", "token_create", serde_json::json!({"name": "ci"}))
+        .await
+        .unwrap();
+}
+
+/// A table as a backend's catalogue describes it, for [`check_schema`].
+#[derive(Debug, Clone)]
+pub struct ActualTable {
+    pub name: String,
+    /// Columns in order: name, declared type (lower case), nullable.
+    pub columns: Vec<(String, String, bool)>,
+    /// Primary-key columns in key order.
+    pub key: Vec<String>,
+    /// Columns whose value the engine generates (serial / autoincrement).
+    pub generated: Vec<String>,
+}
+
+/// Panics unless the backend's tables are exactly [`crate::copy::TABLES`] (besides
+/// [`crate::copy::ENGINE_TABLES`]): same tables, columns in order, types, nullability, keys and
+/// generated ids. `type_fits(declared, ty)` says whether a declared type holds values of `ty`.
+pub fn check_schema(
+    actual: &[ActualTable],
+    type_fits: impl Fn(&str, crate::copy::ColumnType) -> bool,
+) {
+    use crate::copy::{ENGINE_TABLES, TABLES};
+    let mut seen: Vec<&str> = actual
+        .iter()
+        .map(|t| t.name.as_str())
+        .filter(|n| !ENGINE_TABLES.contains(n))
+        .collect();
+    seen.sort_unstable();
+    let mut listed: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
+    listed.sort_unstable();
+    assert_eq!(
+        seen, listed,
+        "the schema's tables differ from landfall_store::copy::TABLES: add the new table there \
+         (in dependency order) so `landfall migrate db` copies it"
+    );
+    for want in TABLES {
+        let got = actual.iter().find(|t| t.name == want.name).unwrap();
+        let names: Vec<&str> = got.columns.iter().map(|c| c.0.as_str()).collect();
+        let listed: Vec<&str> = want.columns.iter().map(|c| c.name).collect();
+        assert_eq!(names, listed, "columns of {}", want.name);
+        for ((name, declared, nullable), c) in got.columns.iter().zip(want.columns) {
+            assert!(
+                type_fits(declared, c.ty),
+                "{}.{name}: declared {declared}, listed {:?}",
+                want.name,
+                c.ty
+            );
+            assert_eq!(*nullable, c.nullable, "nullability of {}.{name}", want.name);
+        }
+        assert_eq!(got.key, want.key, "primary key of {}", want.name);
+        let generated: Vec<&str> = got.generated.iter().map(String::as_str).collect();
+        assert_eq!(
+            generated,
+            want.generated_id.into_iter().collect::<Vec<_>>(),
+            "generated id of {}",
+            want.name
+        );
+    }
+}
 pub mod blobs;

@@ -5,6 +5,7 @@ mod bundle;
 mod channel;
 mod device;
 mod key;
+mod migrate;
 mod token;
 
 use anyhow::{Context, Result};
@@ -54,36 +55,9 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Key(cmd) => key::run(ctx, cmd),
         Command::Audit(args) => audit(ctx, args).await,
         Command::Status => status(ctx).await,
-        Command::Migrate(args) => migrate(ctx, args).await,
+        Command::Migrate(args) => migrate::run(ctx, args).await,
         Command::Icp(cmd) => crate::icp::run(ctx, cmd).await,
     }
-}
-
-/// `landfall migrate`: open the database (which runs the migrations) and print its version.
-async fn migrate(ctx: &Ctx, args: crate::args::MigrateArgs) -> Result<()> {
-    use landfall_server::store::{self, DatabaseUrl};
-    let (url, _lock) = match &args.database {
-        Some(raw) => (DatabaseUrl::parse(raw)?, None),
-        None => {
-            let dir = args
-                .data_dir
-                .clone()
-                .unwrap_or_else(|| std::path::PathBuf::from("landfall-data"));
-            // The server's own file: keep a running server's directory out of it.
-            let lock = landfall_server::datadir::lock(&dir)?;
-            (DatabaseUrl::default_for(&dir), Some(lock))
-        }
-    };
-    let opened = store::open(&url)
-        .await
-        .with_context(|| format!("cannot migrate {url}"))?;
-    let value = serde_json::json!({
-        "database": url.to_string(),
-        "schema_version": opened.schema_version,
-    });
-    ctx.emit(&value, || {
-        outln!("{url}: schema version {}", opened.schema_version);
-    })
 }
 
 async fn audit(ctx: &Ctx, args: AuditArgs) -> Result<()> {

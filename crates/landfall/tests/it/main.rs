@@ -7,6 +7,7 @@ mod e2e;
 mod hardening;
 mod icp_cli;
 mod logs;
+mod migrate_db;
 mod oracle;
 mod parity;
 mod postgres;

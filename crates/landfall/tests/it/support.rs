@@ -170,6 +170,11 @@ impl Server {
         }
     }
 
+    /// Replace the extra `landfall serve` arguments used by the next [`Server::restart`].
+    pub fn set_args(&mut self, extra: &[&str]) {
+        self.args = extra.iter().map(|a| (*a).to_owned()).collect();
+    }
+
     /// The `--data-dir` of this server.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
