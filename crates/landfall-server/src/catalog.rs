@@ -2,7 +2,9 @@
 //! serve, ready to answer) and device overrides.
 //!
 //! Rebuilt from the store for one app after every admin write to that app, and swapped in
-//! atomically; the update check never touches the database.
+//! atomically; the update check never touches the database. Writes made through other instances
+//! on the same database arrive through the store's change feed, which [`Catalog::follow`] polls
+//! (every 250 ms: a change is served by every instance within about half a second).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -75,6 +77,8 @@ pub fn bundle_view(b: &Bundle) -> BundleView {
 pub struct Catalog {
     apps: ArcSwap<HashMap<String, Arc<AppView>>>,
     reload_lock: Mutex<()>,
+    /// The change feed position this catalog reflects.
+    seen: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for Catalog {
@@ -91,6 +95,7 @@ impl Catalog {
         Self {
             apps: ArcSwap::from_pointee(HashMap::new()),
             reload_lock: Mutex::new(()),
+            seen: std::sync::atomic::AtomicI64::new(0),
         }
     }
 
@@ -126,10 +131,81 @@ impl Catalog {
 
     /// Load every app.
     pub async fn load_all(&self, store: &dyn Store) -> Result<(), StoreError> {
+        // Read the feed position first: whatever commits after it is replayed by `follow`.
+        let head = store.catalog_seq().await?;
         for app in store.list_apps().await? {
             self.reload(store, &app.app_id).await?;
         }
+        self.seen
+            .fetch_max(head, std::sync::atomic::Ordering::SeqCst);
         Ok(())
+    }
+
+    /// Apply the store's change feed since the last call: reload apps changed through any
+    /// instance, patch devices' stored channels. After a gap (the feed was pruned past this
+    /// catalog) everything is reloaded. Returns how many changes were applied.
+    pub async fn catch_up(&self, store: &dyn Store) -> Result<usize, StoreError> {
+        use std::sync::atomic::Ordering;
+        let after = self.seen.load(Ordering::SeqCst);
+        let changes = store.catalog_changes(after, 2000).await?;
+        let Some(last) = changes.last().map(|c| c.seq) else {
+            return Ok(0);
+        };
+        if changes[0].seq != after + 1 {
+            tracing::info!(
+                after,
+                first = changes[0].seq,
+                "change feed gap: reloading every app"
+            );
+            self.load_all(store).await?;
+            return Ok(changes.len());
+        }
+        let mut apps: Vec<&str> = Vec::new();
+        for c in &changes {
+            match &c.device_id {
+                // A whole-app reload later in this batch reads the device's row anyway.
+                Some(device) if !apps.contains(&c.app_id.as_str()) => {
+                    self.set_override(&c.app_id, device, c.channel_id).await
+                }
+                Some(_) => {}
+                None if !apps.contains(&c.app_id.as_str()) => apps.push(&c.app_id),
+                None => {}
+            }
+        }
+        for app in apps {
+            self.reload(store, app).await?;
+        }
+        self.seen.fetch_max(last, Ordering::SeqCst);
+        Ok(changes.len())
+    }
+
+    /// Follow the change feed until `stop` turns true (see [`Catalog::catch_up`]).
+    pub async fn follow(
+        &self,
+        store: Arc<dyn Store>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+        every: std::time::Duration,
+    ) {
+        let mut failing = false;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.changed() => return,
+            }
+            match self.catch_up(store.as_ref()).await {
+                Ok(_) if failing => {
+                    failing = false;
+                    tracing::info!("following the change feed again");
+                }
+                Ok(_) => {}
+                // Once per outage: update checks keep answering from memory meanwhile.
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %e, "cannot read the change feed; serving the last known catalog");
+                }
+                Err(_) => {}
+            }
+        }
     }
 
     /// Rebuild one app from the store and publish it.

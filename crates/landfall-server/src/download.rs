@@ -93,7 +93,7 @@ pub async fn blob(
     let size = match s.blobs.size(&key).await {
         Ok(Some(n)) => n,
         Ok(None) => return not_found(),
-        Err(e) => return crate::error::HttpError::internal(e).into_response(),
+        Err(e) => return crate::error::HttpError::blobs(e).into_response(),
     };
     let etag = format!("\"{key}\"");
     let etag_value =
@@ -159,7 +159,7 @@ pub async fn blob(
     let body = match s.blobs.open(&key, start, Some(end)).await {
         Ok(Some(r)) => r.body,
         Ok(None) => return not_found(),
-        Err(e) => return crate::error::HttpError::internal(e).into_response(),
+        Err(e) => return crate::error::HttpError::blobs(e).into_response(),
     };
     builder
         .body(Body::from_stream(ReaderStream::with_capacity(

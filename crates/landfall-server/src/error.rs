@@ -43,6 +43,15 @@ impl HttpError {
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
+    /// The blob store (disk or bucket) failed: 503 `blobs_unavailable`, cause in the log.
+    pub fn blobs(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "blob store failed");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "blobs_unavailable",
+            "the bundle/document storage failed; nothing was changed: retry the same command shortly",
+        )
+    }
     /// Log the cause; tell the client only that it failed.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
@@ -68,6 +77,14 @@ impl From<StoreError> for HttpError {
                     "the database stayed busy ({why}); nothing was changed: retry the same command"
                 ),
             ),
+            StoreError::Unavailable(why) => {
+                tracing::warn!(error = %why, "database unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_unavailable",
+                    "the database cannot be reached; nothing was changed: retry the same command shortly",
+                )
+            }
             StoreError::Backend(_) | StoreError::TooNew { .. } => Self::internal(e),
         }
     }

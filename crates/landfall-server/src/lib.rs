@@ -141,6 +141,8 @@ pub enum ServeError {
     Bind(std::net::SocketAddr, std::io::Error),
     #[error(transparent)]
     Store(#[from] landfall_store::StoreError),
+    #[error("cannot open the database {0}: {1}")]
+    OpenDatabase(String, landfall_store::StoreError),
     #[error(transparent)]
     Blobs(#[from] blobs::BlobsError),
     #[error("server failed: {0}")]
@@ -163,7 +165,9 @@ pub async fn open_stores(
     let _ = std::fs::remove_dir_all(&tmp);
     landfall_store::blob::create_private_dir(&tmp).map_err(data_err)?;
     let opened_blobs = blobs::open(&settings.blobs, &settings.documents).await?;
-    let opened = store::open(&settings.database).await?;
+    let opened = store::open(&settings.database)
+        .await
+        .map_err(|e| ServeError::OpenDatabase(settings.database.to_string(), e))?;
     Ok((opened, opened_blobs, tmp))
 }
 
@@ -188,6 +192,37 @@ pub async fn sweep_blobs(
         }
     }
     Ok(removed)
+}
+
+/// Background upkeep while serving: forget change-feed entries older than an hour (every
+/// instance has long applied them; one that was stopped reloads everything at start), and on
+/// buckets collect unreferenced blobs older than the grace period every hour.
+async fn maintenance(state: Shared, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    tick.tick().await;
+    let mut rounds = 0u64;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        rounds += 1;
+        let hour_ago = landfall_store::now_ms() - 3_600_000;
+        if let Err(e) = state.store.prune_catalog_changes(hour_ago).await {
+            tracing::warn!(error = %e, "pruning the change feed failed; will retry");
+        }
+        if rounds % 6 == 0 && state.settings.blobs.s3().is_some() {
+            let grace = state.settings.blob_gc_grace;
+            match sweep_blobs(state.store.as_ref(), state.blobs.as_ref(), grace).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    blobs = n,
+                    "removed unreferenced blobs past the grace period"
+                ),
+                Err(e) => tracing::warn!(error = %e, "blob garbage collection failed; will retry"),
+            }
+        }
+    }
 }
 
 async fn shutdown_signal() {
@@ -258,7 +293,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     catalog.load_all(store.as_ref()).await?;
     let devices = Arc::new(recorder::DeviceRecorder::default());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let flusher = tokio::spawn(devices.clone().run(store.clone(), stop_rx));
+    let flusher = tokio::spawn(devices.clone().run(store.clone(), stop_rx.clone()));
     let stats = stats::StatsSink::start(store.clone(), stats::StatsLimits::default());
     let icp = icp::IcpState::new(icp_store, opened_blobs.documents).await?;
     let state = Arc::new(AppState {
@@ -273,6 +308,17 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         icp,
         auth_failures: Default::default(),
     });
+    // Writes made through other instances on the same database.
+    let follower = {
+        let (state, store, stop) = (state.clone(), store.clone(), stop_rx.clone());
+        tokio::spawn(async move {
+            state
+                .catalog
+                .follow(store, stop, std::time::Duration::from_millis(250))
+                .await
+        })
+    };
+    let upkeep = tokio::spawn(maintenance(state.clone(), stop_rx));
     let bound = listener.local_addr().unwrap_or(settings.listen);
     // The bound address (the real port with `--listen 127.0.0.1:0`), whatever the log filter.
     println!("listening on {bound}");
@@ -291,6 +337,8 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     .await?;
     let _ = stop_tx.send(true);
     let _ = flusher.await;
+    let _ = follower.await;
+    let _ = upkeep.await;
     tracing::info!("stopped cleanly");
     Ok(())
 }

@@ -22,9 +22,10 @@ use landfall_store::rows::{
 };
 use landfall_store::{
     default_flags, now_ms, App, AppKey, AppSettings, AppSettingsPatch, AuditEntry, Bundle,
-    BundleVariantRow, Channel, ChannelChange, ChannelHistoryEntry, ChannelMove, Device,
-    DeviceFilter, DeviceOverride, DeviceSeen, InsertedBundle, NewBundle, NewChannel, PointChannel,
-    RolloutRow, Scope, StatEvent, Store, StoreError, StoreResult, Token, SET_BY_DEVICE,
+    BundleVariantRow, CatalogChange, Channel, ChannelChange, ChannelHistoryEntry, ChannelMove,
+    Device, DeviceFilter, DeviceOverride, DeviceSeen, InsertedBundle, NewBundle, NewChannel,
+    PointChannel, RolloutRow, Scope, StatEvent, Store, StoreError, StoreResult, Token,
+    SET_BY_DEVICE,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, Row, Transaction};
@@ -88,7 +89,12 @@ fn db(e: sqlx::Error) -> StoreError {
         {
             StoreError::Busy(d.message().to_owned())
         }
-        sqlx::Error::PoolTimedOut => StoreError::Busy("no database connection free in time".into()),
+        sqlx::Error::PoolTimedOut => StoreError::Unavailable(
+            "no database connection could be had in time (is PostgreSQL reachable?)".into(),
+        ),
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed => {
+            StoreError::Unavailable(e.to_string())
+        }
         _ => backend(e),
     }
 }
@@ -114,7 +120,7 @@ impl PgStore {
     pub async fn connect_with(opts: PgConnectOptions) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await
             .map_err(db)?;
@@ -136,6 +142,20 @@ impl PgStore {
         self.pool.begin().await
     }
 
+    /// A write transaction that changes what the update check answers for `app_id` (the whole
+    /// app, or one device's stored channel): it starts by adding to the catalog change feed, so
+    /// the feed's counter row is always the first lock such a transaction takes (no lock-order
+    /// cycles on PostgreSQL).
+    async fn begin_catalog_write(
+        &self,
+        app_id: &str,
+        device: Option<(&str, Option<i64>)>,
+    ) -> StoreResult<Tx> {
+        let mut tx = self.begin_write().await.map_err(db)?;
+        Self::note_change(&mut tx, app_id, device).await?;
+        Ok(tx)
+    }
+
     /// Lock an app's row for the rest of the transaction (serialises that app's uploads and
     /// channel creations). A missing app locks nothing; the write then fails as it would anyway.
     async fn lock_app(tx: &mut Tx, app_id: &str) -> StoreResult<()> {
@@ -144,6 +164,35 @@ impl PgStore {
             .fetch_optional(&mut **tx)
             .await
             .map_err(db)?;
+        Ok(())
+    }
+
+    /// Add an entry to the catalog change feed (in the writer's transaction: see
+    /// [`Store::catalog_changes`]).
+    async fn note_change(
+        tx: &mut Transaction<'_, Postgres>,
+        app_id: &str,
+        device: Option<(&str, Option<i64>)>,
+    ) -> StoreResult<()> {
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO catalog_seq (id, seq) VALUES (1, 1) \
+             ON CONFLICT (id) DO UPDATE SET seq = catalog_seq.seq + 1 RETURNING seq",
+        )
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO catalog_changes (seq, app_id, device_id, channel_id, at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(seq)
+        .bind(app_id)
+        .bind(device.map(|d| d.0))
+        .bind(device.and_then(|d| d.1))
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
         Ok(())
     }
 
@@ -468,7 +517,7 @@ fn bind_device_filter<'q>(
 #[async_trait]
 impl Store for PgStore {
     async fn create_app(&self, app_id: &str, name: &str, actor: &str) -> StoreResult<App> {
-        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut tx = self.begin_catalog_write(app_id, None).await?;
         let now = now_ms();
         sqlx::query("INSERT INTO apps (app_id, name, created_at) VALUES ($1, $2, $3)")
             .bind(app_id)
@@ -518,7 +567,7 @@ impl Store for PgStore {
         patch: AppSettingsPatch,
         actor: &str,
     ) -> StoreResult<App> {
-        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut tx = self.begin_catalog_write(app_id, None).await?;
         let mut app = sqlx::query("SELECT * FROM apps WHERE app_id = $1 FOR UPDATE")
             .bind(app_id)
             .fetch_optional(&mut *tx)
@@ -561,7 +610,7 @@ impl Store for PgStore {
         public_pem: &str,
         actor: &str,
     ) -> StoreResult<AppKey> {
-        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut tx = self.begin_catalog_write(app_id, None).await?;
         let now = now_ms();
         sqlx::query("INSERT INTO app_keys (app_id, key_id, public_pem, created_at, created_by) VALUES ($1, $2, $3, $4, $5)")
             .bind(app_id)
@@ -610,7 +659,7 @@ impl Store for PgStore {
     }
 
     async fn remove_app_key(&self, app_id: &str, key_id: &str, actor: &str) -> StoreResult<()> {
-        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut tx = self.begin_catalog_write(app_id, None).await?;
         let r = sqlx::query("DELETE FROM app_keys WHERE app_id = $1 AND key_id = $2")
             .bind(app_id)
             .bind(key_id)
@@ -637,7 +686,7 @@ impl Store for PgStore {
         channel: Option<PointChannel>,
         actor: &str,
     ) -> StoreResult<InsertedBundle> {
-        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut tx = self.begin_catalog_write(&b.app_id, None).await?;
         Self::lock_app(&mut tx, &b.app_id).await?;
         let existing = sqlx::query("SELECT * FROM bundles WHERE app_id = $1 AND version = $2")
             .bind(&b.app_id)
@@ -752,7 +801,7 @@ impl Store for PgStore {
     }
 
     async fn delete_bundle(&self, app_id: &str, version: &str, actor: &str) -> StoreResult<()> {
-        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut tx = self.begin_catalog_write(app_id, None).await?;
         Self::lock_app(&mut tx, app_id).await?;
         let row = sqlx::query(
             "SELECT id FROM bundles WHERE app_id = $1 AND version = $2 AND deleted_at IS NULL",
@@ -820,7 +869,7 @@ impl Store for PgStore {
     }
 
     async fn create_channel(&self, c: NewChannel, actor: &str) -> StoreResult<Channel> {
-        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut tx = self.begin_catalog_write(&c.app_id, None).await?;
         Self::lock_app(&mut tx, &c.app_id).await?;
         let channel = Self::insert_channel(&mut tx, c, actor).await?;
         tx.commit().await.map_err(db)?;
@@ -852,7 +901,23 @@ impl Store for PgStore {
         moves: Vec<ChannelMove>,
         actor: &str,
     ) -> StoreResult<Vec<Channel>> {
+        // The apps whose catalogs change (read before the transaction takes any lock).
+        let mut apps: Vec<String> = Vec::new();
+        for m in &moves {
+            let app: Option<String> =
+                sqlx::query_scalar("SELECT app_id FROM channels WHERE id = $1")
+                    .bind(m.channel_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db)?;
+            if let Some(app) = app.filter(|a| !apps.contains(a)) {
+                apps.push(app);
+            }
+        }
         let mut tx = self.begin_write().await.map_err(db)?;
+        for app in &apps {
+            Self::note_change(&mut tx, app, None).await?;
+        }
         let mut ids: Vec<i64> = moves.iter().map(|m| m.channel_id).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -904,7 +969,9 @@ impl Store for PgStore {
         channel_id: Option<i64>,
         actor: &str,
     ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut tx = self
+            .begin_catalog_write(app_id, Some((device_id, channel_id)))
+            .await?;
         Self::write_assignment(&mut tx, app_id, device_id, channel_id, actor).await?;
         let detail = serde_json::json!({ "device_id": device_id, "channel_id": channel_id });
         Self::audit(&mut tx, app_id, actor, "device_override", detail).await?;
@@ -917,7 +984,9 @@ impl Store for PgStore {
         device_id: &str,
         channel_id: Option<i64>,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut tx = self
+            .begin_catalog_write(app_id, Some((device_id, channel_id)))
+            .await?;
         let existed =
             Self::write_assignment(&mut tx, app_id, device_id, channel_id, SET_BY_DEVICE).await?;
         tx.commit().await.map_err(db)?;
@@ -1050,6 +1119,46 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await.map_err(db)?;
         Self::audit(&mut tx, "*", actor, action, detail).await?;
         tx.commit().await.map_err(db)
+    }
+
+    async fn catalog_changes(&self, after: i64, limit: i64) -> StoreResult<Vec<CatalogChange>> {
+        let rows = sqlx::query(
+            "SELECT seq, app_id, device_id, channel_id FROM catalog_changes \
+             WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows
+            .iter()
+            .map(|r| CatalogChange {
+                seq: r.get("seq"),
+                app_id: r.get("app_id"),
+                device_id: r.get("device_id"),
+                channel_id: r.get("channel_id"),
+            })
+            .collect())
+    }
+
+    async fn catalog_seq(&self) -> StoreResult<i64> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM catalog_seq WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    async fn prune_catalog_changes(&self, before_ms: i64) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await.map_err(db)?;
+        let done = sqlx::query("DELETE FROM catalog_changes WHERE at < $1")
+            .bind(before_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected())
     }
 
     async fn list_audit(

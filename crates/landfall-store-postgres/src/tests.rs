@@ -63,6 +63,16 @@ async fn conformance_story() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_feed_is_gapless_under_racing_writers() {
+    with_db("catalog_feed", |opts| async move {
+        let store = PgStore::connect_with(opts).await.unwrap();
+        landfall_store::conformance::catalog_feed(&store).await;
+        store.close().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn data_survives_a_new_connection() {
     with_db("data_survives_a_new_connection", |opts| async move {

@@ -11,9 +11,10 @@ use landfall_store::rows::{
 };
 use landfall_store::{
     default_flags, now_ms, App, AppKey, AppSettings, AppSettingsPatch, AuditEntry, Bundle,
-    BundleVariantRow, Channel, ChannelChange, ChannelHistoryEntry, ChannelMove, Device,
-    DeviceFilter, DeviceOverride, DeviceSeen, InsertedBundle, NewBundle, NewChannel, PointChannel,
-    RolloutRow, Scope, StatEvent, Store, StoreError, StoreResult, Token, SET_BY_DEVICE,
+    BundleVariantRow, CatalogChange, Channel, ChannelChange, ChannelHistoryEntry, ChannelMove,
+    Device, DeviceFilter, DeviceOverride, DeviceSeen, InsertedBundle, NewBundle, NewChannel,
+    PointChannel, RolloutRow, Scope, StatEvent, Store, StoreError, StoreResult, Token,
+    SET_BY_DEVICE,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -144,6 +145,20 @@ impl SqliteStore {
         self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 
+    /// A write transaction that changes what the update check answers for `app_id` (the whole
+    /// app, or one device's stored channel): it starts by adding to the catalog change feed, so
+    /// the feed's counter row is always the first lock such a transaction takes (no lock-order
+    /// cycles on PostgreSQL).
+    async fn begin_catalog_write(
+        &self,
+        app_id: &str,
+        device: Option<(&str, Option<i64>)>,
+    ) -> StoreResult<Transaction<'static, Sqlite>> {
+        let mut tx = self.begin_write().await.map_err(db)?;
+        Self::note_change(&mut tx, app_id, device).await?;
+        Ok(tx)
+    }
+
     /// The highest migration version applied to the database.
     pub async fn schema_version(&self) -> StoreResult<i64> {
         applied_schema_version(&self.pool).await
@@ -153,6 +168,35 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.pool.close().await;
         self.writer.close().await;
+    }
+
+    /// Add an entry to the catalog change feed (in the writer's transaction: see
+    /// [`Store::catalog_changes`]).
+    async fn note_change(
+        tx: &mut Transaction<'_, Sqlite>,
+        app_id: &str,
+        device: Option<(&str, Option<i64>)>,
+    ) -> StoreResult<()> {
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO catalog_seq (id, seq) VALUES (1, 1) \
+             ON CONFLICT (id) DO UPDATE SET seq = catalog_seq.seq + 1 RETURNING seq",
+        )
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO catalog_changes (seq, app_id, device_id, channel_id, at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(seq)
+        .bind(app_id)
+        .bind(device.map(|d| d.0))
+        .bind(device.and_then(|d| d.1))
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+        Ok(())
     }
 
     async fn audit(
@@ -472,7 +516,7 @@ fn bind_device_filter<'q>(
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_app(&self, app_id: &str, name: &str, actor: &str) -> StoreResult<App> {
-        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut tx = self.begin_catalog_write(app_id, None).await?;
         let now = now_ms();
         sqlx::query("INSERT INTO apps (app_id, name, created_at) VALUES ($1, $2, $3)")
             .bind(app_id)
@@ -522,7 +566,7 @@ impl Store for SqliteStore {
         patch: AppSettingsPatch,
         actor: &str,
     ) -> StoreResult<App> {
-        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut tx = self.begin_catalog_write(app_id, None).await?;
         let mut app = sqlx::query("SELECT * FROM apps WHERE app_id = $1")
             .bind(app_id)
             .fetch_optional(&mut *tx)
@@ -565,7 +609,7 @@ impl Store for SqliteStore {
         public_pem: &str,
         actor: &str,
     ) -> StoreResult<AppKey> {
-        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut tx = self.begin_catalog_write(app_id, None).await?;
         let now = now_ms();
         sqlx::query("INSERT INTO app_keys (app_id, key_id, public_pem, created_at, created_by) VALUES ($1, $2, $3, $4, $5)")
             .bind(app_id)
@@ -614,7 +658,7 @@ impl Store for SqliteStore {
     }
 
     async fn remove_app_key(&self, app_id: &str, key_id: &str, actor: &str) -> StoreResult<()> {
-        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut tx = self.begin_catalog_write(app_id, None).await?;
         let r = sqlx::query("DELETE FROM app_keys WHERE app_id = $1 AND key_id = $2")
             .bind(app_id)
             .bind(key_id)
@@ -641,7 +685,7 @@ impl Store for SqliteStore {
         channel: Option<PointChannel>,
         actor: &str,
     ) -> StoreResult<InsertedBundle> {
-        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut tx = self.begin_catalog_write(&b.app_id, None).await?;
         let existing = sqlx::query("SELECT * FROM bundles WHERE app_id = $1 AND version = $2")
             .bind(&b.app_id)
             .bind(&b.version)
@@ -753,7 +797,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_bundle(&self, app_id: &str, version: &str, actor: &str) -> StoreResult<()> {
-        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut tx = self.begin_catalog_write(app_id, None).await?;
         let row = sqlx::query(
             "SELECT id FROM bundles WHERE app_id = $1 AND version = $2 AND deleted_at IS NULL",
         )
@@ -818,7 +862,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_channel(&self, c: NewChannel, actor: &str) -> StoreResult<Channel> {
-        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut tx = self.begin_catalog_write(&c.app_id, None).await?;
         let channel = Self::insert_channel(&mut tx, c, actor).await?;
         tx.commit().await.map_err(db)?;
         Ok(channel)
@@ -849,7 +893,23 @@ impl Store for SqliteStore {
         moves: Vec<ChannelMove>,
         actor: &str,
     ) -> StoreResult<Vec<Channel>> {
+        // The apps whose catalogs change (read before the transaction takes any lock).
+        let mut apps: Vec<String> = Vec::new();
+        for m in &moves {
+            let app: Option<String> =
+                sqlx::query_scalar("SELECT app_id FROM channels WHERE id = $1")
+                    .bind(m.channel_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db)?;
+            if let Some(app) = app.filter(|a| !apps.contains(a)) {
+                apps.push(app);
+            }
+        }
         let mut tx = self.begin_write().await.map_err(db)?;
+        for app in &apps {
+            Self::note_change(&mut tx, app, None).await?;
+        }
         let mut out = Vec::with_capacity(moves.len());
         for m in moves {
             let id = m.channel_id;
@@ -893,7 +953,9 @@ impl Store for SqliteStore {
         channel_id: Option<i64>,
         actor: &str,
     ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut tx = self
+            .begin_catalog_write(app_id, Some((device_id, channel_id)))
+            .await?;
         Self::write_assignment(&mut tx, app_id, device_id, channel_id, actor).await?;
         let detail = serde_json::json!({ "device_id": device_id, "channel_id": channel_id });
         Self::audit(&mut tx, app_id, actor, "device_override", detail).await?;
@@ -906,7 +968,9 @@ impl Store for SqliteStore {
         device_id: &str,
         channel_id: Option<i64>,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut tx = self
+            .begin_catalog_write(app_id, Some((device_id, channel_id)))
+            .await?;
         let existed =
             Self::write_assignment(&mut tx, app_id, device_id, channel_id, SET_BY_DEVICE).await?;
         tx.commit().await.map_err(db)?;
@@ -1036,6 +1100,46 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await.map_err(db)?;
         Self::audit(&mut tx, "*", actor, action, detail).await?;
         tx.commit().await.map_err(db)
+    }
+
+    async fn catalog_changes(&self, after: i64, limit: i64) -> StoreResult<Vec<CatalogChange>> {
+        let rows = sqlx::query(
+            "SELECT seq, app_id, device_id, channel_id FROM catalog_changes \
+             WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows
+            .iter()
+            .map(|r| CatalogChange {
+                seq: r.get("seq"),
+                app_id: r.get("app_id"),
+                device_id: r.get("device_id"),
+                channel_id: r.get("channel_id"),
+            })
+            .collect())
+    }
+
+    async fn catalog_seq(&self) -> StoreResult<i64> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM catalog_seq WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    async fn prune_catalog_changes(&self, before_ms: i64) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await.map_err(db)?;
+        let done = sqlx::query("DELETE FROM catalog_changes WHERE at < $1")
+            .bind(before_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected())
     }
 
     async fn list_audit(

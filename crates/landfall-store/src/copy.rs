@@ -368,6 +368,24 @@ pub static TABLES: &[Table] = &[
         key: &["year"],
         generated_id: None,
     },
+    Table {
+        name: "catalog_seq",
+        columns: &[int("id"), int("seq")],
+        key: &["id"],
+        generated_id: None,
+    },
+    Table {
+        name: "catalog_changes",
+        columns: &[
+            int("seq"),
+            text("app_id"),
+            text_null("device_id"),
+            int_null("channel_id"),
+            int("at"),
+        ],
+        key: &["seq"],
+        generated_id: None,
+    },
 ];
 
 /// Tables an engine keeps for itself, never copied (migration bookkeeping, SQLite's sequences).

@@ -30,6 +30,10 @@ pub enum StoreError {
     /// The database stayed busy for too long (another writer held it); retrying later is safe.
     #[error("the database is busy: {0}")]
     Busy(String),
+    /// The database cannot be reached (down, network, no connection could be had in time);
+    /// nothing was written and retrying later is safe.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// The database failed.
     #[error("database error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -175,6 +179,16 @@ pub trait Store: Send + Sync + 'static {
         action: &str,
         detail: serde_json::Value,
     ) -> StoreResult<()>;
+
+    // --- the catalog change feed (several instances on one database)
+    /// Changes to what the update check answers with `seq > after`, oldest first, at most
+    /// `limit`. Every write that changes an app's catalog adds one in the same transaction
+    /// (audited operator writes: the app; stored device channels: that device).
+    async fn catalog_changes(&self, after: i64, limit: i64) -> StoreResult<Vec<CatalogChange>>;
+    /// The newest change's `seq` (0 before the first).
+    async fn catalog_seq(&self) -> StoreResult<i64>;
+    /// Forget changes written before `before_ms`; returns how many.
+    async fn prune_catalog_changes(&self, before_ms: i64) -> StoreResult<u64>;
 }
 
 /// Default flags for a new channel: Capgo's defaults, public when it is the app's first channel.

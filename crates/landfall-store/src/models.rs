@@ -169,6 +169,18 @@ pub struct DeviceOverride {
     pub set_by: String,
 }
 
+/// One entry of the catalog change feed (see [`crate::Store::catalog_changes`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogChange {
+    /// Gapless, in commit order.
+    pub seq: i64,
+    pub app_id: String,
+    /// Set when only this device's stored channel changed (to `channel_id`, `None` = cleared);
+    /// unset when the app's channels, bundles, keys or settings changed (reload the app).
+    pub device_id: Option<String>,
+    pub channel_id: Option<i64>,
+}
+
 /// `set_by` of an assignment the device made itself (`POST /channel_self`, legacy plugins).
 pub const SET_BY_DEVICE: &str = "device";
 

@@ -643,14 +643,21 @@ pub async fn upload(
     s.blobs
         .put_file(&staged.sha256, staged.file.path())
         .await
-        .map_err(HttpError::internal)?;
-    for f in &prepared.delta {
-        if let Some(bytes) = &f.bytes {
-            s.blobs
-                .put_bytes(&f.stored.blob_sha256, bytes)
-                .await
-                .map_err(HttpError::internal)?;
+        .map_err(HttpError::blobs)?;
+    // Manifest files (hundreds for a web bundle): eight at a time, which a bucket needs.
+    let files: Vec<(&str, &[u8])> = prepared
+        .delta
+        .iter()
+        .filter_map(|f| Some((f.stored.blob_sha256.as_str(), f.bytes.as_deref()?)))
+        .collect();
+    for batch in files.chunks(8) {
+        let mut puts = Vec::with_capacity(batch.len());
+        for (key, bytes) in batch {
+            puts.push(s.blobs.put_bytes(key, bytes));
         }
+        futures::future::try_join_all(puts)
+            .await
+            .map_err(HttpError::blobs)?;
     }
     let delta_info = if p.delta {
         let known = previous.as_ref().map(|(_, h, _)| h);

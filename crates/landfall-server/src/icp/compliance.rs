@@ -411,7 +411,7 @@ pub async fn evidence(
         .documents
         .put_bytes(&sha256, &bytes)
         .await
-        .map_err(HttpError::internal)?;
+        .map_err(HttpError::blobs)?;
     let mut data = row.data.clone();
     let file = EvidenceFile {
         file_name,

@@ -270,7 +270,7 @@ pub async fn upload(
         .documents
         .put_bytes(&sha256, &bytes)
         .await
-        .map_err(HttpError::internal)?;
+        .map_err(HttpError::blobs)?;
     let meta = DocMeta {
         status: DocumentStatus::Uploaded,
         is_pdf: content_type == "application/pdf",

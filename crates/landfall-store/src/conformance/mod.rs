@@ -759,3 +759,96 @@ pub fn check_schema(
     }
 }
 pub mod blobs;
+
+/// The catalog change feed: every catalog-changing write adds exactly one entry, gapless and in
+/// commit order — also when many writers race (the property several instances rely on to follow
+/// each other) — device entries carry the device and its channel, and pruning forgets old ones.
+pub async fn catalog_feed(s: &(dyn Store + 'static)) {
+    let app = "com.feed.app";
+    let start = s.catalog_seq().await.unwrap();
+    assert!(s.catalog_changes(start, 100).await.unwrap().is_empty());
+    s.create_app(app, "Feed", "alice").await.unwrap();
+    let prod = s
+        .create_channel(
+            NewChannel {
+                app_id: app.into(),
+                name: "production".into(),
+                flags: default_flags(true),
+                bundle_id: None,
+            },
+            "alice",
+        )
+        .await
+        .unwrap();
+    s.set_override(app, "dev-1", Some(prod.id), "alice")
+        .await
+        .unwrap();
+    s.set_device_channel(app, "dev-2", None).await.unwrap();
+    // Reads and device check-ins are not changes.
+    s.list_channels(app).await.unwrap();
+    s.upsert_devices(&[]).await.unwrap();
+    let changes = s.catalog_changes(start, 100).await.unwrap();
+    let seqs: Vec<i64> = changes.iter().map(|c| c.seq).collect();
+    assert_eq!(seqs, (start + 1..=start + 4).collect::<Vec<_>>());
+    assert_eq!(s.catalog_seq().await.unwrap(), start + 4);
+    assert!(changes[..2]
+        .iter()
+        .all(|c| c.app_id == app && c.device_id.is_none()));
+    assert_eq!(
+        (changes[2].device_id.as_deref(), changes[2].channel_id),
+        (Some("dev-1"), Some(prod.id))
+    );
+    assert_eq!(
+        (changes[3].device_id.as_deref(), changes[3].channel_id),
+        (Some("dev-2"), None)
+    );
+    assert_eq!(
+        s.catalog_changes(start + 2, 1).await.unwrap()[0].seq,
+        start + 3
+    );
+
+    // Racing writers: channel moves and device choices at once; the feed stays gapless.
+    let before = s.catalog_seq().await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..24i64 {
+        tasks.push(async move {
+            if i % 2 == 0 {
+                s.set_device_channel(app, &format!("racer-{i}"), Some(prod.id))
+                    .await
+                    .unwrap();
+            } else {
+                s.update_channels(
+                    vec![ChannelMove {
+                        channel_id: prod.id,
+                        change: ChannelChange {
+                            target: Some(None),
+                            reason: "set".into(),
+                            ..Default::default()
+                        },
+                    }],
+                    "bob",
+                )
+                .await
+                .unwrap();
+            }
+        });
+    }
+    futures::future::join_all(tasks).await;
+    let raced = s.catalog_changes(before, 1000).await.unwrap();
+    assert_eq!(
+        raced.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        (before + 1..=before + 24).collect::<Vec<_>>()
+    );
+    assert_eq!(raced.iter().filter(|c| c.device_id.is_some()).count(), 12);
+
+    assert_eq!(s.prune_catalog_changes(0).await.unwrap(), 0);
+    let all = (s.catalog_seq().await.unwrap() - start) as u64;
+    assert_eq!(s.prune_catalog_changes(now_ms() + 1).await.unwrap(), all);
+    assert!(s.catalog_changes(start, 1000).await.unwrap().is_empty());
+    // The counter does not go back: a follower that was behind sees the gap.
+    s.update_app_settings(app, AppSettingsPatch::default(), "alice")
+        .await
+        .unwrap();
+    let next = s.catalog_changes(start, 10).await.unwrap();
+    assert_eq!(next[0].seq, start + all as i64 + 1);
+}

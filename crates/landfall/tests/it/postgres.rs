@@ -75,7 +75,7 @@ async fn the_story(url: &str, db_name: &str) {
     let mut server = Server::start_full(&[("LANDFALL_LOG", "info")], &["--database", url]).await;
     let log = server.last_log();
     assert!(
-        log.contains(&format!("/{db_name}")) && log.contains("metadata store open"),
+        log.contains(&format!("/{db_name}")) && log.contains("stores open"),
         "the log names the database: {log}"
     );
     assert!(!log.contains(url), "the full URL is never logged: {log}");
