@@ -188,7 +188,14 @@ impl S3BlobStore {
     /// Build a client for `config` (environment variables fill what the config leaves out). Does
     /// not contact the server: see [`S3BlobStore::check`].
     pub fn open(config: S3Config) -> Result<Self, S3Error> {
-        let mut b = AmazonS3Builder::from_env().with_bucket_name(&config.bucket);
+        // Client options first: `with_allow_http` below lives in them.
+        let mut b = AmazonS3Builder::from_env()
+            .with_client_options(
+                ClientOptions::new()
+                    .with_connect_timeout(Duration::from_secs(5))
+                    .with_timeout(Duration::from_secs(120)),
+            )
+            .with_bucket_name(&config.bucket);
         if let Some(region) = &config.region {
             b = b.with_region(region);
         }
@@ -226,17 +233,11 @@ impl S3BlobStore {
         }
         // Fail fast when the bucket is down: the server answers 503 and the caller retries, rather
         // than holding an admin request for minutes.
-        b = b
-            .with_retry(RetryConfig {
-                backoff: BackoffConfig::default(),
-                max_retries: 3,
-                retry_timeout: Duration::from_secs(15),
-            })
-            .with_client_options(
-                ClientOptions::new()
-                    .with_connect_timeout(Duration::from_secs(5))
-                    .with_timeout(Duration::from_secs(120)),
-            );
+        b = b.with_retry(RetryConfig {
+            backoff: BackoffConfig::default(),
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(15),
+        });
         let store = b.build().map_err(|e| S3Error {
             location: config.to_string(),
             message: e.to_string(),

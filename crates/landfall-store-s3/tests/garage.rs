@@ -81,5 +81,7 @@ async fn presigned_urls_fetch_the_blob_and_expire() {
         .unwrap()
         .unwrap();
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(reqwest::get(&short).await.unwrap().status(), 403, "expired");
+    // AWS answers 403 to an expired signature, Garage 400: refused either way.
+    let expired = reqwest::get(&short).await.unwrap().status();
+    assert!(matches!(expired.as_u16(), 400 | 403), "expired URL answered {expired}");
 }
