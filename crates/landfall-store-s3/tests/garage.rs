@@ -83,5 +83,8 @@ async fn presigned_urls_fetch_the_blob_and_expire() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     // AWS answers 403 to an expired signature, Garage 400: refused either way.
     let expired = reqwest::get(&short).await.unwrap().status();
-    assert!(matches!(expired.as_u16(), 400 | 403), "expired URL answered {expired}");
+    assert!(
+        matches!(expired.as_u16(), 400 | 403),
+        "expired URL answered {expired}"
+    );
 }

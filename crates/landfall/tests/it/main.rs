@@ -13,5 +13,6 @@ mod parity;
 mod postgres;
 mod readme;
 mod restart;
+mod scale_out;
 mod support;
 mod upgrade;

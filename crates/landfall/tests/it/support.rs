@@ -363,3 +363,98 @@ pub fn device_info(app_id: &str, device_id: &str, version_name: &str) -> serde_j
         "custom_id": "", "defaultChannel": ""
     })
 }
+
+/// A fresh PostgreSQL database on `LANDFALL_TEST_POSTGRES` (default: the local server), dropped
+/// when this goes out of scope. `None` (with a message) when PostgreSQL is unreachable, except
+/// under CI (`CI` set), where that fails the test.
+pub struct FreshPg {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl FreshPg {
+    pub async fn create(test: &str) -> Option<FreshPg> {
+        use sqlx::{ConnectOptions, Connection, Executor};
+        let admin_url = std::env::var("LANDFALL_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let opts: sqlx::postgres::PgConnectOptions =
+            admin_url.parse().expect("LANDFALL_TEST_POSTGRES is a URL");
+        let mut admin = match opts.connect().await {
+            Ok(c) => c,
+            Err(e) => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "PostgreSQL at {admin_url} is unreachable ({e}); CI must run {test}"
+                );
+                eprintln!("SKIPPED {test}: PostgreSQL at {admin_url} is unreachable ({e})");
+                return None;
+            }
+        };
+        let name = format!("landfall_test_{}", random_token());
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        let _ = admin.close().await;
+        let (before_query, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
+        let base = before_query
+            .rsplit_once('/')
+            .map_or(before_query, |(b, _)| b);
+        let url = match query {
+            "" => format!("{base}/{name}"),
+            q => format!("{base}/{name}?{q}"),
+        };
+        Some(FreshPg {
+            url,
+            admin_url,
+            name,
+        })
+    }
+}
+
+impl Drop for FreshPg {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            use sqlx::{Connection, Executor};
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut c) = sqlx::PgConnection::connect(&admin_url).await {
+                    let _ = c
+                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                        .await;
+                }
+            })
+        })
+        .join();
+    }
+}
+
+/// A fresh prefix in the test bucket (`LANDFALL_TEST_S3`, set by `scripts/test`, which starts
+/// Garage), as a `--blobs` URL. `None` (with a message) without one, except under CI.
+pub fn test_bucket(test: &str) -> Option<String> {
+    bucket_prefix("LANDFALL_TEST_S3", test)
+}
+
+/// Like [`test_bucket`], in the private bucket `LANDFALL_TEST_S3_PRIVATE`.
+pub fn private_bucket(test: &str) -> Option<String> {
+    bucket_prefix("LANDFALL_TEST_S3_PRIVATE", test)
+}
+
+fn bucket_prefix(var: &str, test: &str) -> Option<String> {
+    let Ok(url) = std::env::var(var) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{var} is not set: scripts/test starts Garage and sets it; CI must run {test}"
+        );
+        eprintln!("SKIPPED {test}: {var} is not set (scripts/test starts Garage)");
+        return None;
+    };
+    let (bucket, query) = url.split_once('?').unwrap_or((&url, ""));
+    let prefix = format!("{test}-{}", random_token());
+    Some(format!("{}/{prefix}?{query}", bucket.trim_end_matches('/')))
+}

@@ -1,0 +1,405 @@
+//! Scale-out, black-box: several `landfall serve` processes on one PostgreSQL database and one
+//! S3 bucket (Garage, started by `scripts/test`), download modes (proxy, presign, public CDN base,
+//! geo split behind a trusted proxy), ICP documents kept out of the public bucket, and what an
+//! unreachable database or bucket does at start and while running.
+//!
+//! PostgreSQL or Garage missing: these fail under CI and are skipped with a message elsewhere.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::support::{device_info, private_bucket, test_bucket, web_dist, FreshPg, Server};
+
+const APP: &str = "com.example.scale";
+const D1: &str = "00000000-0000-4000-8000-00000000b001";
+const D2: &str = "00000000-0000-4000-8000-00000000b002";
+const D3: &str = "00000000-0000-4000-8000-00000000b003";
+
+async fn check(base: &str, device: &str, headers: &[(&str, &str)]) -> (Value, String) {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}/updates"))
+        .json(&device_info(APP, device, "builtin"));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let how = resp
+        .headers()
+        .get("x-landfall-download")
+        .map(|h| h.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (resp.json().await.unwrap(), how)
+}
+
+/// Poll `server` until the update check answers `version`; returns how long it took.
+async fn until_served(server: &Server, device: &str, version: &str) -> Duration {
+    let start = Instant::now();
+    loop {
+        let (answer, _) = check(&server.url, device, &[]).await;
+        if answer["version"] == version {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{} still answers {answer} instead of {version}; its log:\n{}",
+            server.url,
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn upload(server: &Server, token: &str, dist: &str, version: &str) -> crate::support::Run {
+    crate::support::run_cli(
+        &server.url,
+        token,
+        &[
+            "bundle",
+            "upload",
+            APP,
+            dist,
+            "--version",
+            version,
+            "--channel",
+            "production",
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_database_and_bucket_serve_one_truth() {
+    let test = "two_instances";
+    let (Some(pg), Some(bucket)) = (FreshPg::create(test).await, test_bucket(test)) else {
+        return;
+    };
+    let args = ["--database", pg.url.as_str(), "--blobs", bucket.as_str()];
+    let a = Server::start_with_args(&args).await;
+    let mut b = Server::start_with_args(&args).await;
+    // One token table: instance A's admin token works on B too.
+    let token = a.token.clone();
+    let work = tempfile::tempdir().unwrap();
+    a.cli(&["app", "create", APP]).ok();
+    upload(&a, &token, &web_dist(work.path(), "v1", "one"), "1.0.1").ok();
+
+    // B serves A's upload, streaming the zip from the bucket (with Range).
+    until_served(&b, D1, "1.0.1").await;
+    let (answer, how) = check(&b.url, D1, &[]).await;
+    assert_eq!(how, "region=global; via=proxy", "{answer}");
+    let url = answer["url"].as_str().unwrap();
+    assert!(url.starts_with(&b.url), "{url}");
+    let zip = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(answer["checksum"], sha256(&zip), "bytes from the bucket");
+    let part = reqwest::Client::new()
+        .get(url)
+        .header("range", "bytes=10-19")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &zip[10..20]);
+
+    // A change through A is served by B within a second (the change feed), and back.
+    upload(&a, &token, &web_dist(work.path(), "v2", "two"), "1.0.2").ok();
+    let took = until_served(&b, D1, "1.0.2").await;
+    assert!(
+        took < Duration::from_secs(1),
+        "B served 1.0.2 after {took:?}"
+    );
+    a.cli(&["channel", "set", APP, "production", "--bundle", "1.0.1"])
+        .ok();
+    let took = until_served(&b, D1, "1.0.1").await;
+    assert!(
+        took < Duration::from_secs(1),
+        "B served the rollback after {took:?}"
+    );
+
+    // A device's own channel choice made on B reaches A (the devices table is shared too).
+    a.cli(&["channel", "create", APP, "beta", "--allow-device-self-set"])
+        .ok();
+    a.cli(&["channel", "set", APP, "beta", "--bundle", "1.0.2"])
+        .ok();
+    // (Plugins before 5.34/6.34/7.34 keep no channel themselves: the server stores it.)
+    let mut body = device_info(APP, D2, "builtin");
+    body["channel"] = "beta".into();
+    body["plugin_version"] = "6.10.0".into();
+    // B learns of the channel created through A within a second, then stores the choice.
+    let start = Instant::now();
+    loop {
+        let set: Value = reqwest::Client::new()
+            .post(format!("{}/channel_self", b.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if set["status"] == "ok" {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(1), "{set}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let took = until_served(&a, D2, "1.0.2").await;
+    assert!(
+        took < Duration::from_secs(1),
+        "A saw dev-2's channel after {took:?}"
+    );
+
+    // An upload through A while B restarts (B sweeps the bucket at start) keeps its blobs.
+    assert!(b.terminate().success());
+    let dist = web_dist(work.path(), "v3", "three");
+    let (url_a, token_a) = (a.url.clone(), token.clone());
+    let uploading = std::thread::spawn(move || {
+        crate::support::run_cli(
+            &url_a,
+            &token_a,
+            &[
+                "bundle",
+                "upload",
+                APP,
+                &dist,
+                "--version",
+                "1.0.3",
+                "--channel",
+                "production",
+                "--delta",
+            ],
+        )
+    });
+    b.restart().await;
+    uploading.join().unwrap().ok();
+    until_served(&b, D1, "1.0.3").await;
+    let (answer, _) = check(&b.url, D1, &[]).await;
+    let zip = reqwest::get(answer["url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(answer["checksum"], sha256(&zip));
+    for f in answer["manifest"].as_array().into_iter().flatten() {
+        let got = reqwest::get(f["download_url"].as_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(got.status(), 200, "{f}");
+    }
+    drop(pg);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presigned_and_geo_split_links_point_where_configured() {
+    let test = "presign";
+    let Some(bucket) = test_bucket(test) else {
+        return;
+    };
+    let server = Server::start_with_args(&[
+        "--blobs",
+        &bucket,
+        "--download",
+        "presign",
+        "--presign-expiry",
+        "600",
+        "--trusted-proxies",
+        "127.0.0.1/32,10.0.0.0/8",
+        "--download-base-mainland",
+        "https://cdn.example.cn/lf/blobs",
+    ])
+    .await;
+    let work = tempfile::tempdir().unwrap();
+    server.cli(&["app", "create", APP]).ok();
+    upload(
+        &server,
+        &server.token,
+        &web_dist(work.path(), "v1", "one"),
+        "1.0.1",
+    )
+    .ok();
+
+    // Outside the mainland (through the trusted balancer): a presigned bucket URL.
+    let (answer, how) = check(&server.url, D3, &[("x-forwarded-for", "8.8.8.8")]).await;
+    assert_eq!(how, "region=global; via=presign", "{answer}");
+    let url = answer["url"].as_str().unwrap();
+    assert!(
+        url.contains("X-Amz-Signature=") && url.contains("X-Amz-Expires=600"),
+        "{url}"
+    );
+    let zip = reqwest::get(url).await.unwrap();
+    assert_eq!(zip.status(), 200, "{url}");
+    assert_eq!(answer["checksum"], sha256(&zip.bytes().await.unwrap()));
+    // The same URL again (signed once, reused while young).
+    let (again, _) = check(&server.url, D3, &[("x-forwarded-for", "8.8.8.8")]).await;
+    assert_eq!(again["url"], answer["url"]);
+
+    // A mainland device gets the ICP-filed CDN; a device that merely claims a mainland address
+    // without going through a trusted proxy does not.
+    let sha = url.split('?').next().unwrap().rsplit('/').next().unwrap();
+    let (cn, how) = check(&server.url, D3, &[("x-forwarded-for", "114.114.114.114")]).await;
+    assert_eq!(how, "region=mainland; via=base-mainland");
+    assert_eq!(cn["url"], format!("https://cdn.example.cn/lf/blobs/{sha}"));
+    let (chained, how) = check(
+        &server.url,
+        D3,
+        &[("x-forwarded-for", "114.114.114.114, 10.1.2.3")],
+    )
+    .await;
+    assert_eq!(how, "region=mainland; via=base-mainland", "{chained}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_downloads_come_from_the_bucket_and_documents_stay_private() {
+    let test = "public";
+    let (Some(bucket), Some(private)) = (test_bucket(test), private_bucket(test)) else {
+        return;
+    };
+    let web = std::env::var("LANDFALL_TEST_S3_WEB").expect("scripts/test sets it with the bucket");
+    let prefix = bucket
+        .split('?')
+        .next()
+        .unwrap()
+        .trim_start_matches("s3://landfall-test/")
+        .to_owned();
+    let base = format!("{web}/{prefix}/blobs");
+
+    // Documents beside public bundles are refused at start, naming the fix.
+    let refused = crate::support::run(
+        crate::support::landfall()
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(tempfile::tempdir().unwrap().path())
+            .args(["--blobs", &bucket, "--download", "public"])
+            .args(["--download-base", &base]),
+    );
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("private bucket"), "{refused:#?}");
+
+    let server = Server::start_with_args(&[
+        "--blobs",
+        &bucket,
+        "--documents",
+        &private,
+        "--download",
+        "public",
+        "--download-base",
+        &base,
+    ])
+    .await;
+    let work = tempfile::tempdir().unwrap();
+    server.cli(&["app", "create", APP]).ok();
+    upload(
+        &server,
+        &server.token,
+        &web_dist(work.path(), "v1", "one"),
+        "1.0.1",
+    )
+    .ok();
+    let (answer, how) = check(&server.url, D3, &[]).await;
+    assert_eq!(how, "region=global; via=public", "{answer}");
+    let url = answer["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{base}/")), "{url}");
+    // Garage's website endpoint plays the CDN: anonymous, bucket chosen by Host.
+    let http = reqwest::Client::new();
+    let anon = |u: &str, bucket: &str| {
+        http.get(u)
+            .header("host", format!("{bucket}.web.garage.localhost"))
+            .send()
+    };
+    let zip = anon(url, "landfall-test").await.unwrap();
+    assert_eq!(zip.status(), 200, "{url}");
+    assert_eq!(answer["checksum"], sha256(&zip.bytes().await.unwrap()));
+
+    // An ICP document goes to the private bucket, which nobody can read anonymously.
+    let pdf = work.path().join("licence.pdf");
+    std::fs::write(
+        &pdf,
+        b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n",
+    )
+    .unwrap();
+    let added = server
+        .cli(&[
+            "icp",
+            "documents",
+            "add",
+            APP,
+            "entity-certificate",
+            pdf.to_str().unwrap(),
+            "--json",
+        ])
+        .ok()
+        .json();
+    let doc = added["id"].as_i64().unwrap().to_string();
+    let doc_sha = sha256(&std::fs::read(&pdf).unwrap());
+    let private_prefix = private
+        .split('?')
+        .next()
+        .unwrap()
+        .trim_start_matches("s3://landfall-test-private/")
+        .to_owned();
+    for (u, bucket) in [
+        (
+            format!("{web}/{private_prefix}/{doc_sha}"),
+            "landfall-test-private",
+        ),
+        (
+            format!("{web}/{prefix}/icp-documents/{doc_sha}"),
+            "landfall-test",
+        ),
+        (format!("{base}/{doc_sha}"), "landfall-test"),
+    ] {
+        let got = anon(&u, bucket).await.unwrap().status();
+        assert!(got.is_client_error(), "{u} on {bucket} answered {got}");
+    }
+    // … and the desk still serves it, authorised.
+    let out = work.path().join("copy.pdf");
+    server
+        .cli(&[
+            "icp",
+            "documents",
+            "get",
+            APP,
+            &doc,
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .ok();
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&pdf).unwrap());
+}
+
+#[tokio::test]
+async fn an_unreachable_database_or_bucket_stops_the_start_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = |extra: &[&str]| {
+        crate::support::run(
+            crate::support::landfall()
+                .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+                .arg(dir.path())
+                .args(extra)
+                .env("LANDFALL_ADMIN_TOKEN", crate::support::random_token()),
+        )
+    };
+    let r = serve(&["--database", "postgres://lf:pw-secret@127.0.0.1:1/landfall"]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("postgres://127.0.0.1:1/landfall") && !r.stderr.contains("pw-secret"),
+        "{r:#?}"
+    );
+    let r = serve(&[
+        "--blobs",
+        "s3://nowhere/lf?endpoint=http://127.0.0.1:1&region=x",
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr
+            .contains("s3://nowhere/lf/blobs at http://127.0.0.1:1"),
+        "{r:#?}"
+    );
+    let r = serve(&["--download", "presign"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("S3-compatible bucket"), "{r:#?}");
+}
