@@ -288,6 +288,153 @@ impl BlobStore for LocalBlobStore {
     }
 }
 
+/// What [`copy_all`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlobCopyReport {
+    /// Blobs in the source.
+    pub source_blobs: u64,
+    pub source_bytes: u64,
+    /// Blobs written to the target by this run (the others were already there).
+    pub copied: u64,
+    /// Blobs whose target copy was re-read and hashed to its key.
+    pub verified: u64,
+}
+
+/// Why a blob copy stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobCopyError {
+    #[error("the target {target} already holds {held} blob(s); copy into an empty place, or pass --resume to continue an interrupted copy")]
+    NotEmpty { target: String, held: usize },
+    #[error("the target {target} holds {key}, which the source does not: not an interrupted copy of this source, nothing was written")]
+    Foreign { target: String, key: String },
+    #[error("blob {key} read from {store} hashes to {actual}: the copy is not trustworthy")]
+    Corrupt {
+        store: String,
+        key: String,
+        actual: String,
+    },
+    #[error("blob {key} vanished from {store} during the copy")]
+    Vanished { store: String, key: String },
+    #[error("{store}: {source}")]
+    Io {
+        store: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Copy every blob of `from` into `to`, hashing each on the way (a blob that does not hash to its
+/// key is refused), then re-read every target blob and check its hash. A non-empty target is
+/// refused unless `resume` (then blobs already there are kept, and blobs the source lacks make
+/// it refuse). `progress(done, total_bytes)` is called after each blob.
+pub async fn copy_all(
+    from: &dyn BlobStore,
+    to: &dyn BlobStore,
+    staging: &Path,
+    resume: bool,
+    progress: &mut (dyn FnMut(u64, u64) + Send),
+) -> Result<BlobCopyReport, BlobCopyError> {
+    use sha2::{Digest, Sha256};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let io_err = |store: &dyn BlobStore| {
+        let store = store.location();
+        move |source| BlobCopyError::Io {
+            store: store.clone(),
+            source,
+        }
+    };
+    let source = from.list().await.map_err(io_err(from))?;
+    let present = to.list().await.map_err(io_err(to))?;
+    let wanted: std::collections::HashSet<&str> = source.iter().map(|b| b.key.as_str()).collect();
+    if !present.is_empty() && !resume {
+        return Err(BlobCopyError::NotEmpty {
+            target: to.location(),
+            held: present.len(),
+        });
+    }
+    if let Some(foreign) = present.iter().find(|b| !wanted.contains(b.key.as_str())) {
+        return Err(BlobCopyError::Foreign {
+            target: to.location(),
+            key: foreign.key.clone(),
+        });
+    }
+    let have: std::collections::HashMap<&str, u64> =
+        present.iter().map(|b| (b.key.as_str(), b.size)).collect();
+    let total: u64 = source.iter().map(|b| b.size).sum();
+    let mut report = BlobCopyReport {
+        source_blobs: source.len() as u64,
+        source_bytes: total,
+        ..Default::default()
+    };
+    private_dir_async(staging).await.map_err(io_err(to))?;
+    let mut done = 0u64;
+    let mut buf = vec![0u8; 256 << 10];
+    for blob in &source {
+        if have.get(blob.key.as_str()) != Some(&blob.size) {
+            let Some(mut r) = from.open(&blob.key, 0, None).await.map_err(io_err(from))? else {
+                return Err(BlobCopyError::Vanished {
+                    store: from.location(),
+                    key: blob.key.clone(),
+                });
+            };
+            let tmp = staging.join(format!("{}.{}", blob.key, uuid::Uuid::new_v4()));
+            let mut file = tokio::fs::File::create(&tmp).await.map_err(io_err(to))?;
+            let mut hash = Sha256::new();
+            loop {
+                let n = r.body.read(&mut buf).await.map_err(io_err(from))?;
+                if n == 0 {
+                    break;
+                }
+                hash.update(&buf[..n]);
+                file.write_all(&buf[..n]).await.map_err(io_err(to))?;
+            }
+            file.flush().await.map_err(io_err(to))?;
+            drop(file);
+            let actual = hex::encode(hash.finalize());
+            if actual != blob.key {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(BlobCopyError::Corrupt {
+                    store: from.location(),
+                    key: blob.key.clone(),
+                    actual,
+                });
+            }
+            to.put_file(&blob.key, &tmp).await.map_err(io_err(to))?;
+            let _ = tokio::fs::remove_file(&tmp).await;
+            report.copied += 1;
+        }
+        done += blob.size;
+        progress(done, total);
+    }
+    // Verification: every source blob is in the target and hashes to its key there.
+    for blob in &source {
+        let Some(mut r) = to.open(&blob.key, 0, None).await.map_err(io_err(to))? else {
+            return Err(BlobCopyError::Vanished {
+                store: to.location(),
+                key: blob.key.clone(),
+            });
+        };
+        let mut hash = Sha256::new();
+        loop {
+            let n = r.body.read(&mut buf).await.map_err(io_err(to))?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+        }
+        let actual = hex::encode(hash.finalize());
+        if actual != blob.key {
+            return Err(BlobCopyError::Corrupt {
+                store: to.location(),
+                key: blob.key.clone(),
+                actual,
+            });
+        }
+        report.verified += 1;
+    }
+    Ok(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,6 +465,51 @@ mod tests {
         store.delete(K).await.unwrap();
         assert!(store.open(K, 0, None).await.unwrap().is_none());
         store.delete(K).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn copy_all_copies_verifies_resumes_and_refuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = LocalBlobStore::open(dir.path().join("a")).unwrap();
+        let b = LocalBlobStore::open(dir.path().join("b")).unwrap();
+        let staging = dir.path().join("staging");
+        let mut keys = Vec::new();
+        for i in 0..5u8 {
+            let data = vec![i; 1000 + i as usize];
+            let k = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&data));
+            a.put_bytes(&k, &data).await.unwrap();
+            keys.push(k);
+        }
+        let mut calls = 0;
+        let r = copy_all(&a, &b, &staging, false, &mut |_, _| calls += 1)
+            .await
+            .unwrap();
+        assert_eq!((r.source_blobs, r.copied, r.verified, calls), (5, 5, 5, 5));
+        assert_eq!(b.list().await.unwrap().len(), 5);
+        // Again: refused without --resume; with it, nothing to copy, everything verified.
+        let e = copy_all(&a, &b, &staging, false, &mut |_, _| {}).await;
+        assert!(
+            matches!(e, Err(BlobCopyError::NotEmpty { held: 5, .. })),
+            "{e:?}"
+        );
+        let r = copy_all(&a, &b, &staging, true, &mut |_, _| {})
+            .await
+            .unwrap();
+        assert_eq!((r.copied, r.verified), (0, 5));
+        // Half-done copy: one blob missing in the target is copied on resume.
+        b.delete(&keys[2]).await.unwrap();
+        let r = copy_all(&a, &b, &staging, true, &mut |_, _| {})
+            .await
+            .unwrap();
+        assert_eq!(r.copied, 1);
+        // A source blob whose bytes do not match its key is refused.
+        std::fs::write(a.path(&keys[0]).unwrap(), b"tampered").unwrap();
+        let c = LocalBlobStore::open(dir.path().join("c")).unwrap();
+        let e = copy_all(&a, &c, &staging, false, &mut |_, _| {}).await;
+        assert!(matches!(e, Err(BlobCopyError::Corrupt { .. })), "{e:?}");
+        // A target with blobs the source lacks is not a copy of it.
+        let e = copy_all(&c, &b, &staging, true, &mut |_, _| {}).await;
+        assert!(matches!(e, Err(BlobCopyError::Foreign { .. })), "{e:?}");
     }
 
     #[tokio::test]

@@ -95,6 +95,33 @@ pub enum MigrateCmd {
     /// server first (the source is read in one snapshot, so a running server's later writes are
     /// not copied).
     Db(MigrateDbArgs),
+    /// Copy bundle blobs and ICP documents to another place, e.g. a data directory to an
+    /// S3-compatible bucket: every blob hashed on the way and re-read from the target to verify.
+    /// Content-addressed, so a copy taken while the server runs is still correct; copy again
+    /// with --resume after stopping it to pick up the last uploads.
+    Blobs(MigrateBlobsArgs),
+}
+
+/// `landfall migrate blobs`.
+#[derive(Debug, Args)]
+pub struct MigrateBlobsArgs {
+    /// Where the blobs are, as `landfall serve --blobs` takes it: file:///<dir> (e.g.
+    /// file:///srv/landfall-data/blobs) or s3://<bucket>/<prefix>?endpoint=…&region=….
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// Where they go, as `landfall serve --blobs` will be given it.
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// ICP documents to copy from [default: as the server places them: beside a blob directory
+    /// (<dir>/../icp-documents) or under <prefix>/icp-documents].
+    #[arg(long, value_name = "URL")]
+    pub from_documents: Option<String>,
+    /// ICP documents to copy to [default: as --from-documents, for --to].
+    #[arg(long, value_name = "URL")]
+    pub to_documents: Option<String>,
+    /// Continue an interrupted copy (blobs already in the target are kept and verified).
+    #[arg(long)]
+    pub resume: bool,
 }
 
 /// `landfall migrate db`.

@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use landfall_server::blobs::BlobsUrl;
 use landfall_server::store::{self, DatabaseUrl};
 use landfall_store::copy::{self, CopyOptions, Progress};
 
-use crate::args::{MigrateArgs, MigrateCmd, MigrateDbArgs};
+use crate::args::{MigrateArgs, MigrateBlobsArgs, MigrateCmd, MigrateDbArgs};
 use crate::commands::Ctx;
 use crate::failure::{CliError, EXIT_CONFLICT, EXIT_GENERIC};
 use crate::output::Table;
@@ -22,6 +23,7 @@ use crate::output::Table;
 pub async fn run(ctx: &Ctx, args: MigrateArgs) -> Result<()> {
     match args.command {
         Some(MigrateCmd::Db(db)) => copy_db(ctx, db).await,
+        Some(MigrateCmd::Blobs(b)) => copy_blobs(ctx, b).await,
         None => schema(ctx, args).await,
     }
 }
@@ -177,6 +179,129 @@ async fn copy_db(ctx: &Ctx, args: MigrateDbArgs) -> Result<()> {
             "{to} is a verified copy of {from}; point the server at it with --database (and keep \
              the data directory: blobs stay there)"
         );
+    }
+    Ok(())
+}
+
+/// Where the server keeps ICP documents for these blobs when `documents` is not set: beside a
+/// blob directory, or under `<prefix>/icp-documents` of a bucket.
+fn documents_for(blobs: &BlobsUrl) -> BlobsUrl {
+    match blobs {
+        BlobsUrl::File(dir) => BlobsUrl::File(
+            dir.parent()
+                .unwrap_or(std::path::Path::new("."))
+                .join(landfall_server::icp::DOCUMENTS_DIR),
+        ),
+        BlobsUrl::S3(_) => {
+            landfall_server::blobs::default_documents(blobs, std::path::Path::new(""))
+        }
+    }
+}
+
+/// `landfall migrate blobs --from URL --to URL [--resume]`.
+async fn copy_blobs(ctx: &Ctx, args: MigrateBlobsArgs) -> Result<()> {
+    let parse = |flag: &str, raw: &str| BlobsUrl::parse(raw).with_context(|| format!("{flag}"));
+    let from = parse("--from", &args.from)?;
+    let to = parse("--to", &args.to)?;
+    if from == to {
+        return Err(CliError::new(
+            EXIT_GENERIC,
+            "same_place",
+            format!("--from and --to are both {from}: nothing to copy"),
+        )
+        .into());
+    }
+    let from_docs = match &args.from_documents {
+        Some(raw) => parse("--from-documents", raw)?,
+        None => documents_for(&from),
+    };
+    let to_docs = match &args.to_documents {
+        Some(raw) => parse("--to-documents", raw)?,
+        None => documents_for(&to),
+    };
+    if let BlobsUrl::File(dir) = &from {
+        if !dir.is_dir() {
+            return Err(CliError::new(
+                EXIT_GENERIC,
+                "not_found",
+                format!("{from} is not a directory"),
+            )
+            .into());
+        }
+    }
+    let source = landfall_server::blobs::open(&from, &from_docs).await?;
+    let target = landfall_server::blobs::open(&to, &to_docs).await?;
+    let staging = tempfile::tempdir().context("cannot create a staging directory")?;
+    let quiet = ctx.json() || !std::io::stderr().is_terminal();
+    let mut rows = Vec::new();
+    for (what, a, b) in [
+        ("bundle blobs", &source.bundles, &target.bundles),
+        ("ICP documents", &source.documents, &target.documents),
+    ] {
+        let bar = if quiet {
+            ProgressBar::hidden()
+        } else {
+            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{msg:14} {bar:30} {bytes}/{total_bytes} {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.set_message(what);
+            bar
+        };
+        let mut progress = |done: u64, total: u64| {
+            bar.set_length(total);
+            bar.set_position(done);
+        };
+        let report = landfall_store::blob::copy_all(
+            a.as_ref(),
+            b.as_ref(),
+            staging.path(),
+            args.resume,
+            &mut progress,
+        )
+        .await
+        .map_err(|e| {
+            let code = match e {
+                landfall_store::blob::BlobCopyError::NotEmpty { .. }
+                | landfall_store::blob::BlobCopyError::Foreign { .. } => EXIT_CONFLICT,
+                _ => EXIT_GENERIC,
+            };
+            CliError::new(code, "copy_failed", format!("{what}: {e}"))
+        })?;
+        bar.finish_and_clear();
+        if quiet && !ctx.json() {
+            eprintln!(
+                "{what}: {} blob(s), {} copied, {} verified",
+                report.source_blobs, report.copied, report.verified
+            );
+        }
+        rows.push((what, a.location(), b.location(), report));
+    }
+    let value = serde_json::json!({
+        "ok": true,
+        "stores": rows.iter().map(|(what, a, b, r)| serde_json::json!({
+            "what": what, "from": a, "to": b, "blobs": r.source_blobs, "bytes": r.source_bytes,
+            "copied": r.copied, "verified": r.verified,
+        })).collect::<Vec<_>>(),
+    });
+    ctx.emit(&value, || {
+        let mut t = Table::new(&["WHAT", "FROM", "TO", "BLOBS", "BYTES", "COPIED", "VERIFIED"]);
+        for (what, a, b, r) in &rows {
+            t.row(vec![
+                (*what).to_owned(),
+                a.clone(),
+                b.clone(),
+                r.source_blobs.to_string(),
+                r.source_bytes.to_string(),
+                r.copied.to_string(),
+                r.verified.to_string(),
+            ]);
+        }
+        t.print("nothing copied");
+    })?;
+    if !quiet {
+        eprintln!("{to} holds a verified copy of {from}; point the server at it with --blobs");
     }
     Ok(())
 }

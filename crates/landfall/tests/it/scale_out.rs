@@ -403,3 +403,94 @@ async fn an_unreachable_database_or_bucket_stops_the_start_naming_it() {
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("S3-compatible bucket"), "{r:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_and_documents_move_from_the_data_dir_to_a_bucket() {
+    let test = "migrate_blobs";
+    let Some(bucket) = test_bucket(test) else {
+        return;
+    };
+    let mut server = Server::start().await;
+    let work = tempfile::tempdir().unwrap();
+    server.cli(&["app", "create", APP]).ok();
+    upload(
+        &server,
+        &server.token,
+        &web_dist(work.path(), "v1", "one"),
+        "1.0.1",
+    )
+    .ok();
+    let pdf = work.path().join("licence.pdf");
+    std::fs::write(
+        &pdf,
+        b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n",
+    )
+    .unwrap();
+    let doc = server
+        .cli(&[
+            "icp",
+            "documents",
+            "add",
+            APP,
+            "entity-certificate",
+            pdf.to_str().unwrap(),
+            "--json",
+        ])
+        .ok()
+        .json()["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let (before, _) = check(&server.url, D1, &[]).await;
+    assert!(server.terminate().success());
+
+    let from = format!("file://{}", server.data_dir().join("blobs").display());
+    let copy = |extra: &[&str]| {
+        crate::support::run(
+            crate::support::landfall()
+                .args([
+                    "migrate", "blobs", "--from", &from, "--to", &bucket, "--json",
+                ])
+                .args(extra),
+        )
+    };
+    let done = copy(&[]).ok().json();
+    assert_eq!(done["stores"][0]["what"], "bundle blobs", "{done}");
+    assert_eq!(
+        done["stores"][0]["blobs"], done["stores"][0]["verified"],
+        "{done}"
+    );
+    assert_eq!(done["stores"][1]["copied"], 1, "the document: {done}");
+    // Once copied, the target is not empty: refused without --resume, verified again with it.
+    let again = copy(&[]);
+    assert_eq!(again.code, 4, "{again:#?}");
+    assert!(again.stderr.contains("--resume"), "{again:#?}");
+    let resumed = copy(&["--resume"]).ok().json();
+    assert_eq!(resumed["stores"][0]["copied"], 0, "{resumed}");
+
+    // The same server on the bucket answers the same and serves the same bytes and document.
+    server.set_args(&["--blobs", &bucket]);
+    server.restart().await;
+    let (after, _) = check(&server.url, D1, &[]).await;
+    assert_eq!(after["checksum"], before["checksum"]);
+    let zip = reqwest::get(after["url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(after["checksum"], sha256(&zip));
+    let out = work.path().join("copy.pdf");
+    server
+        .cli(&[
+            "icp",
+            "documents",
+            "get",
+            APP,
+            &doc,
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .ok();
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&pdf).unwrap());
+}
