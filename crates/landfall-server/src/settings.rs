@@ -500,6 +500,77 @@ mod tests {
     }
 
     #[test]
+    fn blobs_and_download_settings_are_checked() {
+        let s3 = "s3://b/p?endpoint=http://127.0.0.1:3900&region=garage";
+        let ok = Settings::resolve(&ServeArgs::default()).unwrap();
+        assert_eq!(ok.blobs, BlobsUrl::File("landfall-data/blobs".into()));
+        assert_eq!(ok.blob_gc_grace, Duration::ZERO, "local blobs: one owner");
+        assert_eq!(ok.delivery.mode, DownloadMode::Proxy);
+        let on_s3 = Settings::resolve(&ServeArgs {
+            blobs: Some(s3.into()),
+            download: Some(DownloadMode::Presign),
+            trusted_proxies: Some(vec!["10.0.0.0/8".into(), " 127.0.0.1".into()]),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(on_s3.blob_gc_grace, Duration::from_secs(DEFAULT_BLOB_GC_GRACE));
+        assert_eq!(on_s3.delivery.trusted_proxies.len(), 2);
+        assert_eq!(
+            on_s3.documents.to_string(),
+            "s3://b/p/icp-documents at http://127.0.0.1:3900"
+        );
+        let refused = |args: ServeArgs, want: &str| {
+            let e = Settings::resolve(&args).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+        };
+        refused(
+            ServeArgs {
+                download: Some(DownloadMode::Presign),
+                ..Default::default()
+            },
+            "S3-compatible bucket",
+        );
+        refused(
+            ServeArgs {
+                blobs: Some(s3.into()),
+                download: Some(DownloadMode::Public),
+                ..Default::default()
+            },
+            "needs download_base",
+        );
+        refused(
+            ServeArgs {
+                blobs: Some(s3.into()),
+                download: Some(DownloadMode::Public),
+                download_base: Some("https://cdn.example.cn/p/blobs".into()),
+                ..Default::default()
+            },
+            "private bucket",
+        );
+        refused(
+            ServeArgs {
+                trusted_proxies: Some(vec!["10.0.0.0/33".into()]),
+                ..Default::default()
+            },
+            "not an IP address or CIDR",
+        );
+        refused(
+            ServeArgs {
+                download_base_mainland: Some("cdn.example.cn".into()),
+                ..Default::default()
+            },
+            "http:// or https://",
+        );
+        refused(
+            ServeArgs {
+                blobs: Some("gs://b/p".into()),
+                ..Default::default()
+            },
+            "file:///<dir> or s3://",
+        );
+    }
+
+    #[test]
     fn the_example_config_parses() {
         let text = include_str!("../../../config/landfall.example.toml");
         let parsed: FileSettings = toml::from_str(text).unwrap();
