@@ -513,7 +513,10 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        assert_eq!(on_s3.blob_gc_grace, Duration::from_secs(DEFAULT_BLOB_GC_GRACE));
+        assert_eq!(
+            on_s3.blob_gc_grace,
+            Duration::from_secs(DEFAULT_BLOB_GC_GRACE)
+        );
         assert_eq!(on_s3.delivery.trusted_proxies.len(), 2);
         assert_eq!(
             on_s3.documents.to_string(),

@@ -32,6 +32,8 @@ use sqlx::{PgPool, Postgres, Row, Transaction};
 
 mod copy;
 mod icp;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

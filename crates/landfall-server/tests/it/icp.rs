@@ -464,18 +464,15 @@ async fn working_day_calendar_and_year_loading() {
     assert_eq!(info["overrides"][0]["year"], 2027);
     assert_eq!(info["year"]["holidays"][0]["name"], "元旦");
 
-    // Persisted: a fresh desk over the same data directory has 2027.
+    // Persisted: a fresh desk over the same database has 2027.
     let dir = &app.state.settings.data_dir;
-    let reopened = landfall_store_sqlite::SqliteStore::open(&dir.join("landfall.db"))
+    let reopened = landfall_server::store::open(&app.state.settings.database)
         .await
         .unwrap();
     let documents = landfall_store::blob::LocalBlobStore::open(dir.join("icp-documents")).unwrap();
-    let again = landfall_server::icp::IcpState::new(
-        std::sync::Arc::new(reopened),
-        std::sync::Arc::new(documents),
-    )
-    .await
-    .unwrap();
+    let again = landfall_server::icp::IcpState::new(reopened.icp, std::sync::Arc::new(documents))
+        .await
+        .unwrap();
     assert!(again.calendar().loaded_years().contains(&2027));
 }
 

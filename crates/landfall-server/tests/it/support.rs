@@ -10,7 +10,6 @@ use landfall_server::{
 };
 use landfall_store::blob::LocalBlobStore;
 use landfall_store::{Role, Scope, Store};
-use landfall_store_sqlite::SqliteStore;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -26,6 +25,13 @@ pub struct TestApp {
     pub state: Arc<AppState>,
     pub admin: String,
     _dir: tempfile::TempDir,
+    /// The app's database on the PostgreSQL pass (`LANDFALL_TEST_BACKEND=postgres`).
+    _pg: Option<landfall_store_postgres::testing::FreshDatabase>,
+}
+
+/// Whether this run is the PostgreSQL pass of `scripts/test`.
+pub fn on_postgres() -> bool {
+    std::env::var("LANDFALL_TEST_BACKEND").is_ok_and(|b| b == "postgres")
 }
 
 pub struct Reply {
@@ -48,12 +54,21 @@ impl TestApp {
 
     pub async fn new_with_limit(max_bundle_bytes: u64) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let sqlite = Arc::new(
-            SqliteStore::open(&dir.path().join("landfall.db"))
-                .await
-                .unwrap(),
-        );
-        let store: Arc<dyn Store> = sqlite.clone();
+        // SQLite in the data dir, or a fresh PostgreSQL database on the PostgreSQL pass.
+        let pg = match on_postgres() {
+            true => Some(
+                landfall_store_postgres::testing::FreshDatabase::create("TestApp")
+                    .await
+                    .expect("LANDFALL_TEST_BACKEND=postgres needs PostgreSQL"),
+            ),
+            false => None,
+        };
+        let database = match &pg {
+            Some(pg) => landfall_server::store::DatabaseUrl::parse(pg.url()).unwrap(),
+            None => landfall_server::store::DatabaseUrl::default_for(dir.path()),
+        };
+        let opened = landfall_server::store::open(&database).await.unwrap();
+        let store: Arc<dyn Store> = opened.store;
         let blobs = Arc::new(LocalBlobStore::open(dir.path().join("blobs")).unwrap());
         let tmp = dir.path().join("tmp");
         std::fs::create_dir_all(&tmp).unwrap();
@@ -71,6 +86,7 @@ impl TestApp {
             .unwrap();
         let settings = Settings::resolve(&landfall_server::ServeArgs {
             data_dir: Some(dir.path().to_owned()),
+            database: pg.as_ref().map(|pg| pg.url().to_owned()),
             max_bundle_bytes: Some(max_bundle_bytes),
             ..Default::default()
         })
@@ -91,7 +107,7 @@ impl TestApp {
             ),
             settings,
             tmp_dir: tmp,
-            icp: landfall_server::icp::IcpState::new(sqlite, documents)
+            icp: landfall_server::icp::IcpState::new(opened.icp, documents)
                 .await
                 .unwrap(),
             auth_failures: Default::default(),
@@ -101,6 +117,7 @@ impl TestApp {
             state,
             admin,
             _dir: dir,
+            _pg: pg,
         }
     }
 

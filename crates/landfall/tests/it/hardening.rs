@@ -125,7 +125,7 @@ async fn a_second_server_on_the_same_data_dir_refuses_and_touches_nothing() {
 #[tokio::test]
 async fn data_files_are_private() {
     use std::os::unix::fs::PermissionsExt;
-    let server = Server::start().await;
+    let server = Server::start_on_sqlite().await;
     let app = "com.example.modes";
     server.cli(&["app", "create", app]).ok();
     let dist = tempfile::tempdir().unwrap();
@@ -204,7 +204,7 @@ fn vectors() -> std::path::PathBuf {
 
 #[tokio::test]
 async fn an_admin_token_can_be_minted_offline_but_not_under_a_running_server() {
-    let mut server = Server::start().await;
+    let mut server = Server::start_on_sqlite().await;
     let data = server.data_dir().to_owned();
     let args = |d: &std::path::Path| {
         let mut c = landfall();

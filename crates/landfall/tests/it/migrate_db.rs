@@ -71,7 +71,7 @@ async fn a_sqlite_server_moves_to_postgres_with_its_answers_and_history() {
 }
 
 async fn the_story(url: &str, db_name: &str) {
-    let mut server = Server::start().await;
+    let mut server = Server::start_on_sqlite().await;
     let work = tempfile::tempdir().unwrap();
     server.cli(&["app", "create", APP]).ok();
     for (v, label) in [("1.0.1", "one"), ("1.0.2", "two")] {

@@ -79,7 +79,7 @@ async fn two_instances_on_one_database_and_bucket_serve_one_truth() {
     let (Some(pg), Some(bucket)) = (FreshPg::create(test).await, test_bucket(test)) else {
         return;
     };
-    let args = ["--database", pg.url.as_str(), "--blobs", bucket.as_str()];
+    let args = ["--database", pg.url(), "--blobs", bucket.as_str()];
     let a = Server::start_with_args(&args).await;
     let mut b = Server::start_with_args(&args).await;
     // One token table: instance A's admin token works on B too.

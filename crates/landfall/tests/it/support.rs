@@ -111,6 +111,8 @@ pub struct Server {
     data_dir: PathBuf,
     logs: Vec<PathBuf>,
     root: tempfile::TempDir,
+    /// The server's database on the PostgreSQL pass (see [`on_postgres`]).
+    _pg: Option<FreshPg>,
 }
 
 impl Server {
@@ -131,12 +133,32 @@ impl Server {
         Self::start_full(&[("LANDFALL_LOG", "info")], extra).await
     }
 
-    /// Environment variables and extra `landfall serve` arguments, on a fresh data dir.
+    /// [`Server::start`] on the embedded SQLite database whatever the pass (tests of the SQLite
+    /// file itself: its permissions, its lock, copying it elsewhere).
+    pub async fn start_on_sqlite() -> Server {
+        Self::start_impl(&[("LANDFALL_LOG", "info")], &[], false).await
+    }
+
+    /// Environment variables and extra `landfall serve` arguments, on a fresh data dir (and on
+    /// the PostgreSQL pass a fresh database, unless `extra` names one).
     pub async fn start_full(env: &[(&str, &str)], extra: &[&str]) -> Server {
+        Self::start_impl(env, extra, true).await
+    }
+
+    async fn start_impl(env: &[(&str, &str)], extra: &[&str], allow_pg: bool) -> Server {
         let root = tempfile::tempdir().unwrap();
         let data_dir = root.path().join("data");
         let mut server = Self::unstarted(root, data_dir, &random_token(), env);
         server.args = extra.iter().map(|a| (*a).to_owned()).collect();
+        if allow_pg && on_postgres() && !extra.contains(&"--database") {
+            let pg = FreshPg::create("landfall serve on PostgreSQL")
+                .await
+                .expect("LANDFALL_TEST_BACKEND=postgres needs PostgreSQL");
+            server
+                .args
+                .extend(["--database".to_owned(), pg.url().to_owned()]);
+            server._pg = Some(pg);
+        }
         server.spawn().await;
         server
     }
@@ -167,12 +189,18 @@ impl Server {
             data_dir,
             logs: Vec::new(),
             root,
+            _pg: None,
         }
     }
 
-    /// Replace the extra `landfall serve` arguments used by the next [`Server::restart`].
+    /// Replace the extra `landfall serve` arguments used by the next [`Server::restart`] (the
+    /// PostgreSQL pass keeps the server's database).
     pub fn set_args(&mut self, extra: &[&str]) {
         self.args = extra.iter().map(|a| (*a).to_owned()).collect();
+        if let Some(pg) = self._pg.as_ref().filter(|_| !extra.contains(&"--database")) {
+            self.args
+                .extend(["--database".to_owned(), pg.url().to_owned()]);
+        }
     }
 
     /// The `--data-dir` of this server.
@@ -364,74 +392,13 @@ pub fn device_info(app_id: &str, device_id: &str, version_name: &str) -> serde_j
     })
 }
 
-/// A fresh PostgreSQL database on `LANDFALL_TEST_POSTGRES` (default: the local server), dropped
-/// when this goes out of scope. `None` (with a message) when PostgreSQL is unreachable, except
-/// under CI (`CI` set), where that fails the test.
-pub struct FreshPg {
-    pub url: String,
-    admin_url: String,
-    name: String,
-}
+/// A fresh PostgreSQL database for one test (dropped with the handle).
+pub use landfall_store_postgres::testing::FreshDatabase as FreshPg;
 
-impl FreshPg {
-    pub async fn create(test: &str) -> Option<FreshPg> {
-        use sqlx::{ConnectOptions, Connection, Executor};
-        let admin_url = std::env::var("LANDFALL_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let opts: sqlx::postgres::PgConnectOptions =
-            admin_url.parse().expect("LANDFALL_TEST_POSTGRES is a URL");
-        let mut admin = match opts.connect().await {
-            Ok(c) => c,
-            Err(e) => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "PostgreSQL at {admin_url} is unreachable ({e}); CI must run {test}"
-                );
-                eprintln!("SKIPPED {test}: PostgreSQL at {admin_url} is unreachable ({e})");
-                return None;
-            }
-        };
-        let name = format!("landfall_test_{}", random_token());
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .unwrap();
-        let _ = admin.close().await;
-        let (before_query, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
-        let base = before_query
-            .rsplit_once('/')
-            .map_or(before_query, |(b, _)| b);
-        let url = match query {
-            "" => format!("{base}/{name}"),
-            q => format!("{base}/{name}?{q}"),
-        };
-        Some(FreshPg {
-            url,
-            admin_url,
-            name,
-        })
-    }
-}
-
-impl Drop for FreshPg {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            use sqlx::{Connection, Executor};
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                if let Ok(mut c) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = c
-                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                        .await;
-                }
-            })
-        })
-        .join();
-    }
+/// Whether the suite runs on PostgreSQL (`LANDFALL_TEST_BACKEND=postgres`, set by the second pass
+/// of `scripts/test`): servers the harness starts then get a fresh database each.
+pub fn on_postgres() -> bool {
+    std::env::var("LANDFALL_TEST_BACKEND").is_ok_and(|b| b == "postgres")
 }
 
 /// A fresh prefix in the test bucket (`LANDFALL_TEST_S3`, set by `scripts/test`, which starts
