@@ -94,9 +94,12 @@ fn db(e: sqlx::Error) -> StoreError {
         sqlx::Error::PoolTimedOut => StoreError::Unavailable(
             "no database connection could be had in time (is PostgreSQL reachable?)".into(),
         ),
-        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed => {
-            StoreError::Unavailable(e.to_string())
-        }
+        // The connection broke, or what answered is not speaking the protocol (a cut link
+        // closing mid-handshake looks like that).
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolClosed => StoreError::Unavailable(e.to_string()),
         _ => backend(e),
     }
 }

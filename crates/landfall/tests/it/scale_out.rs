@@ -494,3 +494,197 @@ async fn blobs_and_documents_move_from_the_data_dir_to_a_bucket() {
         .ok();
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&pdf).unwrap());
 }
+
+/// A TCP forwarder that can be cut: while cut, live connections are dropped and new ones closed at
+/// once (what a database failover or a network partition looks like to the server).
+struct Cable {
+    addr: std::net::SocketAddr,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Cable {
+    async fn to(target: String) -> Cable {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (up2, conns2) = (up.clone(), conns.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !up2.load(Ordering::SeqCst) {
+                    continue; // dropped: closed at once
+                }
+                let target = target.clone();
+                conns2.lock().unwrap().push(tokio::spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                }));
+            }
+        });
+        Cable { addr, up, conns }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for c in self.conns.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+
+    fn heal(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_the_database_keeps_devices_answered_and_refuses_writes_cleanly() {
+    let test = "database_outage";
+    let Some(pg) = FreshPg::create(test).await else {
+        return;
+    };
+    // The server reaches PostgreSQL through a cable the test can cut.
+    let real = reqwest::Url::parse(pg.url()).unwrap();
+    let target = format!(
+        "{}:{}",
+        real.host_str().unwrap(),
+        real.port().unwrap_or(5432)
+    );
+    let cable = Cable::to(target.clone()).await;
+    let through = pg.url().replacen(&target, &cable.addr.to_string(), 1);
+    let server = Server::start_with_args(&["--database", &through]).await;
+    let work = tempfile::tempdir().unwrap();
+    server.cli(&["app", "create", APP]).ok();
+    upload(
+        &server,
+        &server.token,
+        &web_dist(work.path(), "v1", "one"),
+        "1.0.1",
+    )
+    .ok();
+    let (before, _) = check(&server.url, D1, &[]).await;
+    assert_eq!(before["version"], "1.0.1");
+
+    cable.cut();
+    // Devices keep their answers (the catalog is in memory) and their downloads (local blobs).
+    let (during, _) = check(&server.url, D1, &[]).await;
+    assert_eq!(during, before);
+    let zip = reqwest::get(during["url"].as_str().unwrap()).await.unwrap();
+    assert_eq!(zip.status(), 200);
+    // Stats: a 5xx, so the plugin keeps the batch and retries later.
+    let mut event = device_info(APP, D1, "1.0.1");
+    event["action"] = "set".into();
+    let http = reqwest::Client::new();
+    let stats = http
+        .post(format!("{}/stats", server.url))
+        .json(&event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stats.status(), 503);
+    // An operator's write: 503 with a stable code, nothing half-written.
+    let write = http
+        .patch(format!(
+            "{}/api/v1/apps/{APP}/channels/production",
+            server.url
+        ))
+        .bearer_auth(&server.token)
+        .json(&serde_json::json!({ "bundle": "builtin" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), 503, "{}", server.log());
+    let body: Value = write.json().await.unwrap();
+    assert_eq!(body["error"], "database_unavailable", "{body}");
+
+    // Back: the same write goes through, without restarting anything.
+    cable.heal();
+    let start = Instant::now();
+    loop {
+        let retry = http
+            .patch(format!(
+                "{}/api/v1/apps/{APP}/channels/production",
+                server.url
+            ))
+            .bearer_auth(&server.token)
+            .json(&serde_json::json!({ "bundle": "builtin" }))
+            .send()
+            .await
+            .unwrap();
+        if retry.status() == 200 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            retry.text().await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (after, _) = check(&server.url, D1, &[]).await;
+    assert_eq!(after["version"], "builtin", "{after}");
+    let stats = http
+        .post(format!("{}/stats", server.url))
+        .json(&event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stats.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_the_bucket_refuses_uploads_cleanly_and_recovers() {
+    let test = "bucket_outage";
+    let Some(bucket) = test_bucket(test) else {
+        return;
+    };
+    let endpoint = bucket.split("endpoint=http://").nth(1).unwrap();
+    let target = endpoint.split(['&', '/']).next().unwrap().to_owned();
+    let cable = Cable::to(target.clone()).await;
+    let through = bucket.replacen(&target, &cable.addr.to_string(), 1);
+    let server = Server::start_with_args(&["--blobs", &through]).await;
+    let work = tempfile::tempdir().unwrap();
+    server.cli(&["app", "create", APP]).ok();
+    upload(
+        &server,
+        &server.token,
+        &web_dist(work.path(), "v1", "one"),
+        "1.0.1",
+    )
+    .ok();
+    let (before, _) = check(&server.url, D1, &[]).await;
+
+    cable.cut();
+    let (during, _) = check(&server.url, D1, &[]).await;
+    assert_eq!(during, before, "update checks never touch the bucket");
+    let download = reqwest::get(during["url"].as_str().unwrap()).await.unwrap();
+    assert_eq!(download.status(), 503);
+    let refused = upload(
+        &server,
+        &server.token,
+        &web_dist(work.path(), "v2", "two"),
+        "1.0.2",
+    );
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("(HTTP 503, blobs_unavailable)"),
+        "{refused:#?}"
+    );
+    let (still, _) = check(&server.url, D1, &[]).await;
+    assert_eq!(still["version"], "1.0.1", "nothing half-written: {still}");
+
+    cable.heal();
+    upload(
+        &server,
+        &server.token,
+        &web_dist(work.path(), "v2", "two"),
+        "1.0.2",
+    )
+    .ok();
+    let (after, _) = check(&server.url, D1, &[]).await;
+    assert_eq!(after["version"], "1.0.2");
+    let zip = reqwest::get(after["url"].as_str().unwrap()).await.unwrap();
+    assert_eq!(zip.status(), 200);
+}
