@@ -92,194 +92,6 @@ async fn data_survives_a_new_connection() {
     .await;
 }
 
-fn new_bundle(app: &str, version: &str, sha: &str) -> NewBundle {
-    NewBundle {
-        app_id: app.into(),
-        version: version.into(),
-        size: 10,
-        sha256: sha.into(),
-        min_update_version: None,
-        link: None,
-        comment: None,
-        variants: Vec::new(),
-    }
-}
-
-#[tokio::test]
-async fn concurrent_uploads_of_one_version_insert_it_once() {
-    with_db(
-        "concurrent_uploads_of_one_version_insert_it_once",
-        |opts| async move {
-            let store = Arc::new(PgStore::connect_with(opts).await.unwrap());
-            let app = "com.example.app";
-            store.create_app(app, "Example", "admin").await.unwrap();
-            let sha = "aa".repeat(32);
-            let tasks: Vec<_> = (0..20)
-                .map(|_| {
-                    let store = store.clone();
-                    let b = new_bundle(app, "1.0.0", &sha);
-                    tokio::spawn(async move {
-                        let point = PointChannel {
-                            name: "production".into(),
-                            end_rollout: false,
-                        };
-                        store.insert_bundle(b, Some(point), "ci").await
-                    })
-                })
-                .collect();
-            let mut inserted = 0;
-            let mut created = 0;
-            for t in tasks {
-                let r = t.await.unwrap().unwrap();
-                inserted += usize::from(!r.existed);
-                created += usize::from(r.channel_created);
-                assert_eq!(r.channel.unwrap().bundle_id, Some(r.bundle.id));
-            }
-            assert_eq!((inserted, created), (1, 1));
-            assert_eq!(store.list_bundles(app).await.unwrap().len(), 1);
-            assert_eq!(store.list_channels(app).await.unwrap().len(), 1);
-            // Other bytes under the same name are refused, however many try.
-            let tasks: Vec<_> = (0..5)
-                .map(|_| {
-                    let store = store.clone();
-                    let b = new_bundle(app, "1.0.0", &"bb".repeat(32));
-                    tokio::spawn(async move { store.insert_bundle(b, None, "ci").await })
-                })
-                .collect();
-            for t in tasks {
-                assert!(matches!(t.await.unwrap(), Err(StoreError::Conflict(_))));
-            }
-            store.close().await;
-        },
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn concurrent_channel_batches_never_interleave() {
-    with_db(
-        "concurrent_channel_batches_never_interleave",
-        |opts| async move {
-            let store = Arc::new(PgStore::connect_with(opts).await.unwrap());
-            let app = "com.example.app";
-            store.create_app(app, "Example", "admin").await.unwrap();
-            let mut bundles = Vec::new();
-            for v in ["1.0.0", "1.0.1"] {
-                let sha = format!("{v:0>64}");
-                let r = store
-                    .insert_bundle(new_bundle(app, v, &sha), None, "ci")
-                    .await
-                    .unwrap();
-                bundles.push(r.bundle.id);
-            }
-            let mut channels = Vec::new();
-            for name in ["a", "b", "c", "d"] {
-                let c = store
-                    .create_channel(
-                        NewChannel {
-                            app_id: app.into(),
-                            name: name.into(),
-                            flags: default_flags(false),
-                            bundle_id: Some(bundles[0]),
-                        },
-                        "admin",
-                    )
-                    .await
-                    .unwrap();
-                channels.push(c.id);
-            }
-            // Each batch points every channel at one target, listing them in its own order.
-            let tasks: Vec<_> = (0..20)
-                .map(|i| {
-                    let store = store.clone();
-                    let target = [None, Some(bundles[0]), Some(bundles[1])][i % 3];
-                    let mut ids = channels.clone();
-                    if i % 2 == 1 {
-                        ids.reverse();
-                    }
-                    tokio::spawn(async move {
-                        let moves = ids
-                            .into_iter()
-                            .map(|channel_id| ChannelMove {
-                                channel_id,
-                                change: ChannelChange {
-                                    target: Some(target),
-                                    reason: "kill_switch".into(),
-                                    ..Default::default()
-                                },
-                            })
-                            .collect();
-                        store.update_channels(moves, "admin").await.unwrap();
-                        let all = store.list_channels(app).await.unwrap();
-                        let first = all[0].bundle_id;
-                        assert!(
-                            all.iter().all(|c| c.bundle_id == first),
-                            "channels disagree after a batch: {all:?}"
-                        );
-                    })
-                })
-                .collect();
-            for t in tasks {
-                t.await.unwrap();
-            }
-            // Every batch wrote one history entry per channel (plus the creation).
-            for id in channels {
-                assert_eq!(store.channel_history(id).await.unwrap().len(), 21);
-            }
-            store.close().await;
-        },
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn concurrent_device_assignments_keep_one_row() {
-    with_db(
-        "concurrent_device_assignments_keep_one_row",
-        |opts| async move {
-            let store = Arc::new(PgStore::connect_with(opts).await.unwrap());
-            let app = "com.example.app";
-            store.create_app(app, "Example", "admin").await.unwrap();
-            let c = store
-                .create_channel(
-                    NewChannel {
-                        app_id: app.into(),
-                        name: "beta".into(),
-                        flags: default_flags(true),
-                        bundle_id: None,
-                    },
-                    "admin",
-                )
-                .await
-                .unwrap();
-            let tasks: Vec<_> = (0..20)
-                .map(|i| {
-                    let store = store.clone();
-                    tokio::spawn(async move {
-                        if i % 2 == 0 {
-                            store
-                                .set_override(app, "dev-1", Some(c.id), "admin")
-                                .await
-                                .map(|_| ())
-                        } else {
-                            store
-                                .set_device_channel(app, "dev-1", Some(c.id))
-                                .await
-                                .map(|_| ())
-                        }
-                    })
-                })
-                .collect();
-            for t in tasks {
-                t.await.unwrap().unwrap();
-            }
-            assert_eq!(store.list_overrides(app).await.unwrap().len(), 1);
-            store.close().await;
-        },
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn icp_conformance_story_and_reopen() {
     with_db("icp_conformance_story_and_reopen", |opts| async move {
@@ -566,3 +378,14 @@ async fn an_interrupted_copy_resumes_and_an_unrelated_target_is_refused() {
     )
     .await;
 }
+
+// The shared racing-writer and listing cases, each on a fresh database (dropped after the case).
+landfall_store::store_cases!({
+    match crate::testing::FreshDatabase::create("store_cases").await {
+        Some(db) => {
+            let store: Arc<dyn Store> = Arc::new(PgStore::connect(db.url()).await.unwrap());
+            Some((store, db))
+        }
+        None => None,
+    }
+});

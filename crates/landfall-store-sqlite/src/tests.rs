@@ -181,3 +181,14 @@ async fn a_boolean_column_holding_another_integer_is_refused() {
         "{err}"
     );
 }
+
+// The shared racing-writer and listing cases, each on a fresh file.
+landfall_store::store_cases!({
+    let dir = tempfile::tempdir().unwrap();
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(
+        SqliteStore::open(&dir.path().join("landfall.db"))
+            .await
+            .unwrap(),
+    );
+    Some((store, dir))
+});

@@ -759,6 +759,7 @@ pub fn check_schema(
     }
 }
 pub mod blobs;
+pub mod races;
 
 /// The catalog change feed: every catalog-changing write adds exactly one entry, gapless and in
 /// commit order — also when many writers race (the property several instances rely on to follow

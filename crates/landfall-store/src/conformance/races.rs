@@ -1,0 +1,279 @@
+//! [`Store`] cases about racing writers and listings, run by every metadata backend through
+//! [`store_cases!`](crate::store_cases): each gets a fresh, empty store behind an `Arc`.
+
+use std::sync::Arc;
+
+use crate::*;
+
+fn new_bundle(app: &str, version: &str, sha: &str) -> NewBundle {
+    NewBundle {
+        app_id: app.into(),
+        version: version.into(),
+        size: 10,
+        sha256: sha.into(),
+        min_update_version: None,
+        link: None,
+        comment: None,
+        variants: Vec::new(),
+    }
+}
+
+/// Twenty uploads of one version with the same bytes insert it once and create the channel once;
+/// other bytes under that version are refused, however many try.
+pub async fn concurrent_uploads_of_one_version_insert_it_once(store: Arc<dyn Store>) {
+    let app = "com.example.app";
+    store.create_app(app, "Example", "admin").await.unwrap();
+    let sha = "aa".repeat(32);
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            let b = new_bundle(app, "1.0.0", &sha);
+            tokio::spawn(async move {
+                let point = PointChannel {
+                    name: "production".into(),
+                    end_rollout: false,
+                };
+                store.insert_bundle(b, Some(point), "ci").await
+            })
+        })
+        .collect();
+    let mut inserted = 0;
+    let mut created = 0;
+    for t in tasks {
+        let r = t.await.unwrap().unwrap();
+        inserted += usize::from(!r.existed);
+        created += usize::from(r.channel_created);
+        assert_eq!(r.channel.unwrap().bundle_id, Some(r.bundle.id));
+    }
+    assert_eq!((inserted, created), (1, 1));
+    assert_eq!(store.list_bundles(app).await.unwrap().len(), 1);
+    assert_eq!(store.list_channels(app).await.unwrap().len(), 1);
+    // Other bytes under the same name are refused, however many try.
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let store = store.clone();
+            let b = new_bundle(app, "1.0.0", &"bb".repeat(32));
+            tokio::spawn(async move { store.insert_bundle(b, None, "ci").await })
+        })
+        .collect();
+    for t in tasks {
+        assert!(matches!(t.await.unwrap(), Err(StoreError::Conflict(_))));
+    }
+}
+
+/// Kill-switch batches that move the same channels in opposite orders never interleave: after
+/// each, every channel agrees, and each batch wrote one history entry per channel.
+pub async fn concurrent_channel_batches_never_interleave(store: Arc<dyn Store>) {
+    let app = "com.example.app";
+    store.create_app(app, "Example", "admin").await.unwrap();
+    let mut bundles = Vec::new();
+    for v in ["1.0.0", "1.0.1"] {
+        let sha = format!("{v:0>64}");
+        let r = store
+            .insert_bundle(new_bundle(app, v, &sha), None, "ci")
+            .await
+            .unwrap();
+        bundles.push(r.bundle.id);
+    }
+    let mut channels = Vec::new();
+    for name in ["a", "b", "c", "d"] {
+        let c = store
+            .create_channel(
+                NewChannel {
+                    app_id: app.into(),
+                    name: name.into(),
+                    flags: default_flags(false),
+                    bundle_id: Some(bundles[0]),
+                },
+                "admin",
+            )
+            .await
+            .unwrap();
+        channels.push(c.id);
+    }
+    // Each batch points every channel at one target, listing them in its own order.
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            let target = [None, Some(bundles[0]), Some(bundles[1])][i % 3];
+            let mut ids = channels.clone();
+            if i % 2 == 1 {
+                ids.reverse();
+            }
+            tokio::spawn(async move {
+                let moves = ids
+                    .into_iter()
+                    .map(|channel_id| ChannelMove {
+                        channel_id,
+                        change: ChannelChange {
+                            target: Some(target),
+                            reason: "kill_switch".into(),
+                            ..Default::default()
+                        },
+                    })
+                    .collect();
+                store.update_channels(moves, "admin").await.unwrap();
+                let all = store.list_channels(app).await.unwrap();
+                let first = all[0].bundle_id;
+                assert!(
+                    all.iter().all(|c| c.bundle_id == first),
+                    "channels disagree after a batch: {all:?}"
+                );
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // Every batch wrote one history entry per channel (plus the creation).
+    for id in channels {
+        assert_eq!(store.channel_history(id).await.unwrap().len(), 21);
+    }
+}
+
+/// An operator's override and the device's own choice racing on one device leave one row.
+pub async fn concurrent_device_assignments_keep_one_row(store: Arc<dyn Store>) {
+    let app = "com.example.app";
+    store.create_app(app, "Example", "admin").await.unwrap();
+    let c = store
+        .create_channel(
+            NewChannel {
+                app_id: app.into(),
+                name: "beta".into(),
+                flags: default_flags(true),
+                bundle_id: None,
+            },
+            "admin",
+        )
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                if i % 2 == 0 {
+                    store
+                        .set_override(app, "dev-1", Some(c.id), "admin")
+                        .await
+                        .map(|_| ())
+                } else {
+                    store
+                        .set_device_channel(app, "dev-1", Some(c.id))
+                        .await
+                        .map(|_| ())
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(store.list_overrides(app).await.unwrap().len(), 1);
+}
+
+/// Device listings honour the limit and the filters, and count what they would list; the audit
+/// log reads by time window.
+pub async fn listings_limit_filter_and_count(store: Arc<dyn Store>) {
+    let app = "com.example.app";
+    store.create_app(app, "Example", "admin").await.unwrap();
+    let seen: Vec<DeviceSeen> = (0..30)
+        .map(|i| DeviceSeen {
+            app_id: app.into(),
+            device_id: format!("dev-{i:02}"),
+            custom_id: if i % 3 == 0 {
+                format!("user-{i}")
+            } else {
+                String::new()
+            },
+            version_name: if i < 20 {
+                "1.0.0".into()
+            } else {
+                "1.0.1".into()
+            },
+            version_build: "1.0.0".into(),
+            version_code: "1".into(),
+            version_os: "14".into(),
+            platform: if i % 2 == 0 {
+                "ios".into()
+            } else {
+                "android".into()
+            },
+            plugin_version: "7.0.0".into(),
+            is_emulator: false,
+            is_prod: true,
+            install_source: String::new(),
+            channel: "production".into(),
+            key_id: String::new(),
+            seen_at: now_ms(),
+        })
+        .collect();
+    store.upsert_devices(&seen).await.unwrap();
+    let all = DeviceFilter {
+        limit: 1000,
+        ..Default::default()
+    };
+    assert_eq!(store.list_devices(app, &all).await.unwrap().len(), 30);
+    assert_eq!(store.count_devices(app, &all).await.unwrap(), 30);
+    let page = DeviceFilter {
+        limit: 7,
+        ..Default::default()
+    };
+    assert_eq!(store.list_devices(app, &page).await.unwrap().len(), 7);
+    assert_eq!(
+        store.count_devices(app, &page).await.unwrap(),
+        30,
+        "count ignores the limit"
+    );
+    let ios_new = DeviceFilter {
+        platform: Some("ios".into()),
+        version_name: Some("1.0.1".into()),
+        limit: 1000,
+        ..Default::default()
+    };
+    let got = store.list_devices(app, &ios_new).await.unwrap();
+    assert_eq!(got.len(), 5, "{got:?}");
+    assert!(got
+        .iter()
+        .all(|d| d.last.platform == "ios" && d.last.version_name == "1.0.1"));
+    let search = DeviceFilter {
+        search: Some("user-1".into()),
+        limit: 1000,
+        ..Default::default()
+    };
+    // user-12, user-15, user-18 (custom ids containing "user-1").
+    assert_eq!(store.count_devices(app, &search).await.unwrap(), 3);
+    let before = now_ms();
+    store
+        .update_app_settings(app, AppSettingsPatch::default(), "alice")
+        .await
+        .unwrap();
+    let window = store.list_audit(app, before, now_ms() + 1).await.unwrap();
+    assert_eq!(window.len(), 1, "{window:?}");
+    assert!(store
+        .list_audit(app, 0, before)
+        .await
+        .unwrap()
+        .iter()
+        .all(|e| e.at < before));
+}
+
+/// One `#[tokio::test]` per case. `$make` is an async expression yielding a fresh, empty store
+/// and a guard that keeps its database alive for the case, as `Option<(Arc<dyn Store>, guard)>`
+/// (`None`: skip, e.g. no database server outside CI).
+#[macro_export]
+macro_rules! store_cases {
+    ($make:expr) => {
+        $crate::store_cases!(@case $make, concurrent_uploads_of_one_version_insert_it_once);
+        $crate::store_cases!(@case $make, concurrent_channel_batches_never_interleave);
+        $crate::store_cases!(@case $make, concurrent_device_assignments_keep_one_row);
+        $crate::store_cases!(@case $make, listings_limit_filter_and_count);
+    };
+    (@case $make:expr, $name:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            if let Some((store, _guard)) = $make {
+                $crate::conformance::races::$name(store).await;
+            }
+        }
+    };
+}
