@@ -3,16 +3,11 @@
 //! answers and history; a second copy into it is refused; a newer source is refused. PostgreSQL
 //! unreachable: fail when `CI` is set, else `SKIPPED`.
 
-use std::panic::AssertUnwindSafe;
-
-use futures::FutureExt;
 use serde_json::Value;
-use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, Executor};
 
-use crate::support::{device_info, landfall, random_token, run, web_dist, Server};
+use crate::support::{device_info, landfall, run, web_dist, Server};
 
-const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const APP: &str = "com.example.moving";
 const DEVICE: &str = "00000000-0000-4000-8000-00000000b001";
 
@@ -30,44 +25,19 @@ async fn update_answer(server: &Server) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sqlite_server_moves_to_postgres_with_its_answers_and_history() {
-    let admin_url =
-        std::env::var("LANDFALL_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into());
-    let admin_opts: PgConnectOptions = admin_url.parse().expect("LANDFALL_TEST_POSTGRES is a URL");
-    let mut admin = match admin_opts.connect().await {
-        Ok(c) => c,
-        Err(e) => {
-            if std::env::var_os("CI").is_some() {
-                panic!("PostgreSQL at {admin_url} is unreachable ({e}); CI must run this test");
-            }
-            eprintln!("SKIPPED migrate_db: PostgreSQL at {admin_url} is unreachable ({e})");
-            return;
-        }
+    let Some(db) = crate::support::FreshPg::create("migrate_db").await else {
+        return;
     };
-    let name = format!("landfall_test_{}", random_token());
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .unwrap();
-    let (before_query, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
-    let base = before_query
-        .rsplit_once('/')
-        .map_or(before_query, |(b, _)| b);
-    let url = if query.is_empty() {
-        format!("{base}/{name}")
-    } else {
-        format!("{base}/{name}?{query}")
-    };
-    let outcome = AssertUnwindSafe(the_story(&url, &name))
-        .catch_unwind()
-        .await;
-    admin
-        .execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
-    let _ = admin.close().await;
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    let name = db
+        .url()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    the_story(db.url(), &name).await;
 }
 
 async fn the_story(url: &str, db_name: &str) {
