@@ -108,9 +108,9 @@ export_machine_facts() {
   BM_NPROC="$(nproc)"
   BM_KERNEL="$(uname -r)"
   BM_CPU="$(awk -F': ' '/^model name/ {m=$2} /^cpu family/ {f=$2} /^model\t/ {n=$2} END {print m " (family " f ", model " n ")"}' /proc/cpuinfo)"
-  BM_HYPERVISOR="$(lscpu 2>/dev/null | awk -F': +' '/^Hypervisor vendor/ {print $2}')"
+  BM_HYPERVISOR="$( (lscpu 2>/dev/null || true) | awk -F': +' '/^Hypervisor vendor/ {print $2}')"
   BM_MEM="$(awk '/^MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
-  BM_WRK="$(wrk -v 2>&1 | head -n1 | awk '{print $1, $2}')"
+  BM_WRK="$( (wrk -v 2>&1 || true) | head -n1 | awk '{print $1, $2}')"  # wrk -v exits 1
   BM_NGINX="$(nginx -v 2>&1 | sed 's/^nginx version: //')"
   BM_CLK="$(getconf CLK_TCK)"
   export BM_DATE BM_NPROC BM_KERNEL BM_CPU BM_HYPERVISOR BM_MEM BM_WRK BM_NGINX BM_CLK
