@@ -194,14 +194,11 @@ NGINX_URL="http://127.0.0.1:$NGINX_PORT"
 # --- measuring ----------------------------------------------------------------------------------
 # PostgreSQL backends serving the bench database (pid ticks), for CPU deltas.
 pg_snapshot() { # file
-  local pid rest
-  : >"$1"
+  local file="$1" pid ticks
+  : >"$file"
   for pid in $(psql -tA "$PG_ADMIN_URL" -c "SELECT pid FROM pg_stat_activity WHERE datname = '$DB'"); do
-    rest="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
-    rest="${rest##*) }"
-    # shellcheck disable=SC2086
-    set -- $rest
-    printf '%s %s\n' "$pid" "$((${12} + ${13}))" >>"$1"
+    ticks="$(cpu_ticks "$pid" 2>/dev/null)" || continue  # the backend may have just exited
+    printf '%s %s\n' "$pid" "$ticks" >>"$file"
   done
 }
 # Delta over backends alive at the end (new backends count from 0; a backend that exited during
