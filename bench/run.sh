@@ -37,23 +37,12 @@ DIST="$SHARED/reference/capgo-vectors/dist"
 RESULTS="$ROOT/bench/results"
 WORK="$RESULTS/last-run"
 
-log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$BENCH_DIR/lib.sh"
 
 # --- tools -------------------------------------------------------------------------------------
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PATH="$PATH:/usr/sbin:/sbin"
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v nginx >/dev/null || missing+=(nginx)
-command -v curl >/dev/null || missing+=(curl)
-command -v python3 >/dev/null || missing+=(python3)
-if [ "${#missing[@]}" -gt 0 ]; then
-  log "installing ${missing[*]} (apt-get)"
-  $SUDO apt-get update
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
-fi
+ensure_tools wrk nginx curl python3
 [ -d "$WRK_SCRIPTS" ] || die "wrk scripts not found at $WRK_SCRIPTS"
 
 # --- scratch space and cleanup ------------------------------------------------------------------
@@ -79,73 +68,8 @@ mkdir -p "$WORK" "$TMP/www" "$TMP/nginx" "$TMP/data"
 : >"$WORK/checks.tsv"
 : >"$WORK/rss.log"
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_http() { # url
-  for _ in $(seq 1 150); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-    sleep 0.2
-  done
-  die "nothing answers at $1"
-}
-
-# utime+stime (clock ticks) summed over the given pids.
-cpu_ticks() {
-  local total=0 pid rest
-  for pid in "$@"; do
-    rest="$(cat "/proc/$pid/stat")"
-    rest="${rest##*) }"  # drop "pid (comm) ", comm may hold spaces
-    # shellcheck disable=SC2086
-    set -- $rest
-    total=$((total + ${12} + ${13}))  # fields 14 and 15 of stat
-  done
-  echo "$total"
-}
-
 # --- nginx baseline -----------------------------------------------------------------------------
 NGINX_PORT="$(free_port)"
-start_nginx() {
-  cat >"$TMP/nginx/nginx.conf" <<EOF
-worker_processes $NGINX_WORKERS;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_timeout 65;
-  keepalive_requests 100000000;
-  client_body_temp_path $TMP/nginx/body;
-  proxy_temp_path $TMP/nginx/proxy;
-  fastcgi_temp_path $TMP/nginx/fastcgi;
-  uwsgi_temp_path $TMP/nginx/uwsgi;
-  scgi_temp_path $TMP/nginx/scgi;
-  types { application/json json; application/zip zip; }
-  default_type application/octet-stream;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    root $TMP/www;
-    location = /updates.json { default_type application/json; }
-  }
-}
-EOF
-  nginx -e "$TMP/nginx/error.log" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" &
-  NGINX_PID=$!
-  wait_http "http://127.0.0.1:$NGINX_PORT/updates.json"
-  NGINX_WORKER_PIDS=()
-  for _ in $(seq 1 50); do
-    mapfile -t NGINX_WORKER_PIDS < <(pgrep -P "$NGINX_PID" || true)
-    [ "${#NGINX_WORKER_PIDS[@]}" -ge "$NGINX_WORKERS" ] && break
-    sleep 0.1
-  done
-  [ "${#NGINX_WORKER_PIDS[@]}" -ge 1 ] || die "no nginx workers under pid $NGINX_PID"
-  log "nginx on 127.0.0.1:$NGINX_PORT (master $NGINX_PID, workers ${NGINX_WORKER_PIDS[*]})"
-}
-
 # One timed wrk run against one server; appends to phases.tsv.
 #   phase RUN KIND SERVER URL [wrk args...]
 phase() {
@@ -165,12 +89,6 @@ phase() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$kind" "$server" "$out" "$((after - before))" \
     "$wall_user_sys" "$load" >>"$WORK/phases.tsv"
   sleep 2
-}
-
-# A 5 MiB incompressible payload, the same bytes on every run (seeded PRNG).
-make_payload() { # path
-  python3 -c 'import random,sys; sys.stdout.buffer.write(random.Random(20261125).randbytes(int(sys.argv[1])))' \
-    "$DL_BYTES" >"$1"
 }
 
 if [ "${NGINX_ONLY:-0}" = 1 ]; then
@@ -227,13 +145,9 @@ lf app create "$DL_APP" >/dev/null
 lf bundle upload "$DL_APP" "$TMP/dl-dist" --version 1.0.1 --channel production --json >"$WORK/upload-$DL_APP.json"
 
 PROBE_DEVICE=00000000-0000-4000-8000-00000000be0c  # the one device the set-up checks use
-check_body() { # app channel
-  printf '{"platform":"android","device_id":"'"$PROBE_DEVICE"'","app_id":"%s","custom_id":"","version_build":"1.0.0","version_code":"10","version_os":"14","version_name":"builtin","plugin_version":"8.51.14","is_emulator":false,"is_prod":true,"install_source":"google_play","defaultChannel":"%s"}' "$1" "$2"
-}
 post_updates() { # app channel
-  curl -fsS -H 'Content-Type: application/json' --data "$(check_body "$1" "$2")" "$LF_URL/updates"
+  curl -fsS -H 'Content-Type: application/json' --data "$(check_body "$1" "$2" "$PROBE_DEVICE")" "$LF_URL/updates"
 }
-json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 # The static JSON nginx serves is Landfall's own answer to a public-channel device: same bytes.
 post_updates "$APP" "" >"$TMP/www/updates.json"
@@ -296,14 +210,9 @@ GIT_COMMIT="$(git -C "$ROOT" rev-parse --short HEAD)"
 if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
   GIT_COMMIT="$GIT_COMMIT+dirty"
 fi
-export BM_DATE="$(date -u +%Y-%m-%dT%H:%M:%SZ)" BM_NPROC="$(nproc)" BM_KERNEL="$(uname -r)"
-export BM_CPU="$(awk -F': ' '/^model name/ {m=$2} /^cpu family/ {f=$2} /^model\t/ {n=$2} END {print m " (family " f ", model " n ")"}' /proc/cpuinfo)"
-export BM_HYPERVISOR="$(lscpu 2>/dev/null | awk -F': +' '/^Hypervisor vendor/ {print $2}')"
-export BM_MEM="$(awk '/^MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
-export BM_WRK="$(wrk -v 2>&1 | head -n1 | awk '{print $1, $2}')"
-export BM_NGINX="$(nginx -v 2>&1 | sed 's/^nginx version: //')"
-export BM_LANDFALL="$("$BIN" --version 2>/dev/null || echo landfall)"
-export BM_COMMIT="$GIT_COMMIT" BM_CLK="$(getconf CLK_TCK)" BM_DEVICES="$DEVICES"
+export_machine_facts
+BM_LANDFALL="$("$BIN" --version 2>/dev/null || echo landfall)"
+export BM_LANDFALL BM_COMMIT="$GIT_COMMIT" BM_DEVICES="$DEVICES"
 export BM_DURATION="$DURATION" BM_CONNS="$CONNS" BM_DL_CONNS="$DL_CONNS" BM_WORKERS="$NGINX_WORKERS"
 export BM_LANDFALL_ENV="${LANDFALL_ENV:-}"
 export BM_JSON_BYTES="$JSON_BYTES" BM_DL_SIZE="$DL_SIZE" BM_DL_URL_PATH="/blobs/$DL_SHA" BM_RUNS="$RUNS"
