@@ -200,7 +200,7 @@ fn documents_for(blobs: &BlobsUrl) -> BlobsUrl {
 
 /// `landfall migrate blobs --from URL --to URL [--resume]`.
 async fn copy_blobs(ctx: &Ctx, args: MigrateBlobsArgs) -> Result<()> {
-    let parse = |flag: &str, raw: &str| BlobsUrl::parse(raw).with_context(|| format!("{flag}"));
+    let parse = |flag: &str, raw: &str| BlobsUrl::parse(raw).with_context(|| flag.to_owned());
     let from = parse("--from", &args.from)?;
     let to = parse("--to", &args.to)?;
     if from == to {
