@@ -493,6 +493,38 @@ async fn blobs_and_documents_move_from_the_data_dir_to_a_bucket() {
         ])
         .ok();
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&pdf).unwrap());
+
+    // And back: from the bucket to a fresh directory, the same blobs byte for byte.
+    let back = work.path().join("back");
+    let to = format!("file://{}", back.join("blobs").display());
+    let home = crate::support::run(
+        crate::support::landfall()
+            .args(["migrate", "blobs", "--from", &bucket, "--to", &to, "--json"]),
+    )
+    .ok()
+    .json();
+    assert_eq!(
+        home["stores"][0]["copied"], done["stores"][0]["blobs"],
+        "{home}"
+    );
+    let files = |dir: &std::path::Path| {
+        let mut v: Vec<(String, Vec<u8>)> = walk(dir)
+            .into_iter()
+            .map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read(&p).unwrap())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let blobs = files(&server.data_dir().join("blobs"));
+    assert!(!blobs.is_empty());
+    assert_eq!(files(&back.join("blobs")), blobs);
+    assert_eq!(
+        files(&back.join("icp-documents")),
+        files(&server.data_dir().join("icp-documents"))
+    );
 }
 
 /// A TCP forwarder that can be cut: while cut, live connections are dropped and new ones closed at
@@ -687,4 +719,18 @@ async fn losing_the_bucket_refuses_uploads_cleanly_and_recovers() {
     assert_eq!(after["version"], "1.0.2");
     let zip = reqwest::get(after["url"].as_str().unwrap()).await.unwrap();
     assert_eq!(zip.status(), 200);
+}
+
+/// Every file under `dir` (recursively).
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
