@@ -77,6 +77,12 @@ pub struct AppInfo {
     /// The `custom_id` devices send is stored (Capgo's `allow_device_custom_id`; default on).
     #[serde(default = "yes")]
     pub allow_device_custom_id: bool,
+    /// Download base for devices in mainland China (geo split; absent = the server's setting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_base_mainland: Option<String>,
+    /// Download base for devices elsewhere (absent = the server's setting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_base_global: Option<String>,
     /// `/stats` events of this app dropped over the per-device or per-app budget since the server
     /// started (devices are never refused; excess telemetry is dropped and counted here).
     #[serde(default)]
@@ -94,6 +100,12 @@ pub struct UpdateApp {
     pub expose_metadata: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_device_custom_id: Option<bool>,
+    /// `https://…` base serving `<sha256>` for devices in mainland China; `""` clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_base_mainland: Option<String>,
+    /// The same for devices elsewhere; `""` clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_base_global: Option<String>,
 }
 
 /// Query of `POST /apps/{app}/bundles` (the body is the zip).

@@ -7,7 +7,8 @@
 //! - `presign`: a presigned bucket URL, valid for `presign_expiry` (cached and reused for half of
 //!   that, so a busy update check signs each blob about once per half-life, not per request).
 //!
-//! Geo-split: with `download_base_mainland`/`download_base_global` set, a device whose client
+//! Geo-split: with `download_base_mainland`/`download_base_global` set (per app, or for the whole
+//! server), a device whose client
 //! address (the peer, or the first untrusted hop of `X-Forwarded-For` behind `trusted_proxies`) is
 //! in mainland China — by the built-in table of [`landfall_icp::ip`] — gets the mainland base;
 //! any other gets the global one. Addresses the table cannot place count as mainland (the
@@ -24,6 +25,7 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use landfall_icp::ip::{IpClass, IpTable};
 use landfall_store::blob::BlobStore;
+use landfall_store::AppSettings;
 use parking_lot::Mutex;
 
 use crate::settings::{DeliverySettings, DownloadMode};
@@ -150,22 +152,39 @@ impl Delivery {
         }
     }
 
-    /// Decide where this request's links point. `request_base` is the server's own base URL
-    /// (the public URL, or from the Host header).
-    pub fn plan(&self, peer: Option<IpAddr>, headers: &HeaderMap, request_base: &str) -> Plan {
+    /// Decide where this request's links point: the app's base for the device's region, else the
+    /// server's, else the download mode. `request_base` is the server's own base URL (the public
+    /// URL, or from the Host header).
+    pub fn plan(
+        &self,
+        app: &AppSettings,
+        peer: Option<IpAddr>,
+        headers: &HeaderMap,
+        request_base: &str,
+    ) -> Plan {
         let region = Self::region(self.client_ip(peer, headers));
-        let regional = match region {
-            Region::Mainland => self
-                .settings
-                .base_mainland
-                .as_ref()
-                .map(|b| How::Base(b.clone(), "base-mainland")),
-            Region::Global => self
-                .settings
-                .base_global
-                .as_ref()
-                .map(|b| How::Base(b.clone(), "base-global")),
+        let (app_base, server_base, app_via, server_via) = match region {
+            Region::Mainland => (
+                &app.download_base_mainland,
+                &self.settings.base_mainland,
+                "app-base-mainland",
+                "base-mainland",
+            ),
+            Region::Global => (
+                &app.download_base_global,
+                &self.settings.base_global,
+                "app-base-global",
+                "base-global",
+            ),
         };
+        let regional = app_base
+            .as_ref()
+            .map(|b| How::Base(b.clone(), app_via))
+            .or_else(|| {
+                server_base
+                    .as_ref()
+                    .map(|b| How::Base(b.clone(), server_via))
+            });
         let how = regional.unwrap_or_else(|| match self.settings.mode {
             DownloadMode::Proxy => How::Base(format!("{request_base}/blobs"), "proxy"),
             DownloadMode::Public => {
@@ -271,7 +290,12 @@ mod tests {
     #[tokio::test]
     async fn links_follow_the_mode_and_the_region() {
         let d = delivery(DownloadMode::Proxy, &[], false);
-        let plan = d.plan(None, &HeaderMap::new(), "https://u.example.cn");
+        let plan = d.plan(
+            &AppSettings::default(),
+            None,
+            &HeaderMap::new(),
+            "https://u.example.cn",
+        );
         let stored = format!("/blobs/{SHA}");
         assert_eq!(
             d.link(&plan, "https://u.example.cn", &stored).await,
@@ -289,7 +313,12 @@ mod tests {
         );
 
         let d = delivery(DownloadMode::Public, &[], false);
-        let plan = d.plan(None, &HeaderMap::new(), "https://u.example.cn");
+        let plan = d.plan(
+            &AppSettings::default(),
+            None,
+            &HeaderMap::new(),
+            "https://u.example.cn",
+        );
         assert_eq!(
             d.link(&plan, "https://u", &stored).await,
             format!("https://cdn.example.com/lf/blobs/{SHA}")
@@ -297,6 +326,7 @@ mod tests {
 
         let d = delivery(DownloadMode::Proxy, &[], true);
         let cn = d.plan(
+            &AppSettings::default(),
             Some("114.114.114.114".parse().unwrap()),
             &HeaderMap::new(),
             "b",
@@ -306,7 +336,12 @@ mod tests {
             d.link(&cn, "b", &stored).await,
             format!("https://cdn.example.cn/blobs/{SHA}")
         );
-        let abroad = d.plan(Some("8.8.8.8".parse().unwrap()), &HeaderMap::new(), "b");
+        let abroad = d.plan(
+            &AppSettings::default(),
+            Some("8.8.8.8".parse().unwrap()),
+            &HeaderMap::new(),
+            "b",
+        );
         assert_eq!(abroad.header(), "region=global; via=base-global");
         assert_eq!(
             d.link(&abroad, "b", &stored).await,
@@ -315,9 +350,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_apps_own_bases_win_over_the_servers() {
+        let d = delivery(DownloadMode::Proxy, &[], true);
+        let app = AppSettings {
+            download_base_mainland: Some("https://app-cdn.example.cn/b".into()),
+            ..Default::default()
+        };
+        let stored = format!("/blobs/{SHA}");
+        let cn = d.plan(
+            &app,
+            Some("114.114.114.114".parse().unwrap()),
+            &HeaderMap::new(),
+            "b",
+        );
+        assert_eq!(cn.header(), "region=mainland; via=app-base-mainland");
+        assert_eq!(
+            d.link(&cn, "b", &stored).await,
+            format!("https://app-cdn.example.cn/b/{SHA}")
+        );
+        // The app sets no global base: the server's applies.
+        let abroad = d.plan(
+            &app,
+            Some("8.8.8.8".parse().unwrap()),
+            &HeaderMap::new(),
+            "b",
+        );
+        assert_eq!(abroad.header(), "region=global; via=base-global");
+    }
+
+    #[tokio::test]
     async fn presign_falls_back_to_the_proxy_where_the_store_cannot_sign() {
         let d = delivery(DownloadMode::Presign, &[], false);
-        let plan = d.plan(None, &HeaderMap::new(), "https://u");
+        let plan = d.plan(
+            &AppSettings::default(),
+            None,
+            &HeaderMap::new(),
+            "https://u",
+        );
         assert_eq!(plan.header(), "region=global; via=presign");
         assert_eq!(
             d.link(&plan, "https://u", &format!("/blobs/{SHA}")).await,

@@ -144,7 +144,7 @@ pub async fn updates(
             send_link,
         } => {
             let base = s.base_url(&headers);
-            let plan = s.delivery.plan(peer.0, &headers, &base);
+            let plan = s.delivery.plan(&app.settings, peer.0, &headers, &base);
             // Manifest-only bundles still need a parseable url (protocol §2.3a).
             let url = match &variant.url {
                 Some(u) => s.delivery.link(&plan, &base, u).await,

@@ -427,6 +427,8 @@ fn app_row(r: &PgRow) -> App {
         settings: AppSettings {
             expose_metadata: r.get("expose_metadata"),
             allow_device_custom_id: r.get("allow_device_custom_id"),
+            download_base_mainland: r.get("download_base_mainland"),
+            download_base_global: r.get("download_base_global"),
         },
     }
 }
@@ -580,18 +582,27 @@ impl Store for PgStore {
             .map_err(db)?
             .map(|r| app_row(&r))
             .ok_or_else(|| StoreError::NotFound(format!("app {app_id}")))?;
-        let before = app.settings;
+        let before = app.settings.clone();
         if let Some(v) = patch.expose_metadata {
             app.settings.expose_metadata = v;
         }
         if let Some(v) = patch.allow_device_custom_id {
             app.settings.allow_device_custom_id = v;
         }
+        if let Some(v) = patch.download_base_mainland {
+            app.settings.download_base_mainland = v;
+        }
+        if let Some(v) = patch.download_base_global {
+            app.settings.download_base_global = v;
+        }
         sqlx::query(
-            "UPDATE apps SET expose_metadata = $1, allow_device_custom_id = $2 WHERE app_id = $3",
+            "UPDATE apps SET expose_metadata = $1, allow_device_custom_id = $2, \
+             download_base_mainland = $3, download_base_global = $4 WHERE app_id = $5",
         )
         .bind(app.settings.expose_metadata)
         .bind(app.settings.allow_device_custom_id)
+        .bind(&app.settings.download_base_mainland)
+        .bind(&app.settings.download_base_global)
         .bind(app_id)
         .execute(&mut *tx)
         .await

@@ -125,6 +125,8 @@ pub static TABLES: &[Table] = &[
             int("created_at"),
             boolean("expose_metadata"),
             boolean("allow_device_custom_id"),
+            text_null("download_base_mainland"),
+            text_null("download_base_global"),
         ],
         key: &["app_id"],
         generated_id: None,

@@ -13,13 +13,20 @@ pub struct App {
     pub settings: AppSettings,
 }
 
-/// Per-app switches (Capgo's names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Per-app switches (Capgo's names) and download bases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppSettings {
     /// Bundle `link` and `comment` reach devices (default off).
     pub expose_metadata: bool,
     /// The `custom_id` devices send is stored (default on).
     pub allow_device_custom_id: bool,
+    /// Geo split for this app: devices in mainland China download from `<base>/<sha256>` (e.g. the
+    /// app's ICP-filed CDN); `None` = the server's setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_base_mainland: Option<String>,
+    /// The same for devices elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_base_global: Option<String>,
 }
 
 impl Default for AppSettings {
@@ -27,15 +34,19 @@ impl Default for AppSettings {
         Self {
             expose_metadata: false,
             allow_device_custom_id: true,
+            download_base_mainland: None,
+            download_base_global: None,
         }
     }
 }
 
-/// A change to an app's switches; `None` fields stay as they are.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// A change to an app's settings; `None` fields stay as they are (`Some(None)` clears a base).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AppSettingsPatch {
     pub expose_metadata: Option<bool>,
     pub allow_device_custom_id: Option<bool>,
+    pub download_base_mainland: Option<Option<String>>,
+    pub download_base_global: Option<Option<String>>,
 }
 
 /// A file of a delta manifest as stored: where its bytes live.

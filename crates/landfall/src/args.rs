@@ -165,6 +165,14 @@ pub enum AppCmd {
         /// Store the `custom_id` devices send (on by default; off = never stored).
         #[arg(long, value_name = "true|false")]
         allow_device_custom_id: Option<bool>,
+        /// Geo split: devices in mainland China download from <URL>/<sha256> (e.g. the app's
+        /// ICP-filed CDN); `none` = the server's setting.
+        #[arg(long, value_name = "URL|none")]
+        download_base_mainland: Option<String>,
+        /// Geo split: devices outside mainland China download from <URL>/<sha256>; `none` = the
+        /// server's setting.
+        #[arg(long, value_name = "URL|none")]
+        download_base_global: Option<String>,
     },
     /// The public keys an app's bundles are signed with.
     #[command(subcommand)]

@@ -19,6 +19,8 @@ fn info(s: &crate::state::AppState, a: App) -> AppInfo {
         created_at: a.created_at,
         expose_metadata: a.settings.expose_metadata,
         allow_device_custom_id: a.settings.allow_device_custom_id,
+        download_base_mainland: a.settings.download_base_mainland.clone(),
+        download_base_global: a.settings.download_base_global.clone(),
     }
 }
 
@@ -71,7 +73,7 @@ pub async fn get(
     Ok(Json(info(&s, s.store.get_app(&app).await?)))
 }
 
-/// Change an app's switches (`expose_metadata`, `allow_device_custom_id`).
+/// Change an app's switches (`expose_metadata`, `allow_device_custom_id`) and download bases.
 #[utoipa::path(patch, path = "/api/v1/apps/{app}", tag = "apps", request_body = UpdateApp,
     responses((status = 200, body = AppInfo), (status = 404, body = landfall_api_types::ApiError)))]
 pub async fn update(
@@ -83,9 +85,24 @@ pub async fn update(
     caller.require(Some(&app), Role::Admin)?;
     let req = body.parse()?;
     super::existing_app(&s, &app).await?;
+    let base = |field: &str, v: Option<String>| -> HttpResult<Option<Option<String>>> {
+        match v.as_deref().map(str::trim) {
+            None => Ok(None),
+            Some("") => Ok(Some(None)),
+            Some(u) if u.starts_with("https://") || u.starts_with("http://") => {
+                Ok(Some(Some(u.trim_end_matches('/').to_owned())))
+            }
+            Some(_) => Err(HttpError::bad_request(
+                "invalid_download_base",
+                format!("{field} must start with https:// (or http://), or be \"\" to clear it"),
+            )),
+        }
+    };
     let patch = AppSettingsPatch {
         expose_metadata: req.expose_metadata,
         allow_device_custom_id: req.allow_device_custom_id,
+        download_base_mainland: base("download_base_mainland", req.download_base_mainland)?,
+        download_base_global: base("download_base_global", req.download_base_global)?,
     };
     let updated = s
         .store

@@ -65,14 +65,34 @@ pub async fn story(s: &dyn Store) {
             app,
             AppSettingsPatch {
                 expose_metadata: Some(true),
-                allow_device_custom_id: None,
+                download_base_mainland: Some(Some("https://cdn.example.cn/blobs".into())),
+                ..Default::default()
             },
             "admin",
         )
         .await
         .unwrap();
     assert!(changed.settings.expose_metadata && changed.settings.allow_device_custom_id);
+    assert_eq!(
+        changed.settings.download_base_mainland.as_deref(),
+        Some("https://cdn.example.cn/blobs")
+    );
+    assert_eq!(changed.settings.download_base_global, None);
     assert_eq!(s.get_app(app).await.unwrap(), changed);
+    // `Some(None)` clears a base; `None` leaves it.
+    let cleared = s
+        .update_app_settings(
+            app,
+            AppSettingsPatch {
+                download_base_mainland: Some(None),
+                ..Default::default()
+            },
+            "admin",
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.settings.download_base_mainland, None);
+    assert!(cleared.settings.expose_metadata);
     assert!(matches!(
         s.update_app_settings("com.none.x", AppSettingsPatch::default(), "admin")
             .await,

@@ -53,19 +53,30 @@ pub async fn run(ctx: &Ctx, cmd: AppCmd) -> Result<()> {
             app_id,
             expose_metadata,
             allow_device_custom_id,
+            download_base_mainland,
+            download_base_global,
         } => {
-            if expose_metadata.is_none() && allow_device_custom_id.is_none() {
+            if expose_metadata.is_none()
+                && allow_device_custom_id.is_none()
+                && download_base_mainland.is_none()
+                && download_base_global.is_none()
+            {
                 return Err(crate::failure::CliError::new(
                     crate::failure::EXIT_USAGE,
                     "nothing_to_change",
-                    "nothing to change: give --expose-metadata true|false or \
-                     --allow-device-custom-id true|false",
+                    "nothing to change: give --expose-metadata true|false, \
+                     --allow-device-custom-id true|false, --download-base-mainland URL|none or \
+                     --download-base-global URL|none",
                 )
                 .into());
             }
+            // `none` clears a base (the API takes "").
+            let base = |v: Option<String>| v.map(|v| if v == "none" { String::new() } else { v });
             let body = UpdateApp {
                 expose_metadata,
                 allow_device_custom_id,
+                download_base_mainland: base(download_base_mainland),
+                download_base_global: base(download_base_global),
             };
             let app = client
                 .update_app(&app_id, &body)
@@ -137,6 +148,15 @@ fn print_app(app: &AppInfo) {
         "store device custom id  {}",
         yes_no(app.allow_device_custom_id)
     );
+    for (label, base) in [
+        ("download base mainland ", &app.download_base_mainland),
+        ("download base global   ", &app.download_base_global),
+    ] {
+        outln!(
+            "{label} {}",
+            base.as_deref().unwrap_or("(the server's setting)")
+        );
+    }
     if app.stats_dropped > 0 {
         outln!(
             "stats dropped           {} events over budget since the server started",

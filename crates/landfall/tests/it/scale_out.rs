@@ -734,3 +734,62 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_sets_its_own_download_base_per_region() {
+    let server = Server::start_with_args(&["--trusted-proxies", "127.0.0.1/32"]).await;
+    let work = tempfile::tempdir().unwrap();
+    server.cli(&["app", "create", APP]).ok();
+    upload(
+        &server,
+        &server.token,
+        &web_dist(work.path(), "v1", "one"),
+        "1.0.1",
+    )
+    .ok();
+    let cn = [("x-forwarded-for", "114.114.114.114")];
+    let abroad = [("x-forwarded-for", "8.8.8.8")];
+    let (before, how) = check(&server.url, D1, &cn).await;
+    assert_eq!(how, "region=mainland; via=proxy");
+    let sha = before["url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    server
+        .cli(&[
+            "app",
+            "set",
+            APP,
+            "--download-base-mainland",
+            "https://cdn.example.cn/lf/",
+        ])
+        .ok();
+    let shown = server.cli(&["app", "show", APP]).ok();
+    assert!(
+        shown.stdout.contains("https://cdn.example.cn/lf"),
+        "{shown:#?}"
+    );
+    let (cn_answer, how) = check(&server.url, D1, &cn).await;
+    assert_eq!(how, "region=mainland; via=app-base-mainland");
+    assert_eq!(cn_answer["url"], format!("https://cdn.example.cn/lf/{sha}"));
+    let (abroad_answer, how) = check(&server.url, D1, &abroad).await;
+    assert_eq!(how, "region=global; via=proxy");
+    assert_eq!(abroad_answer["url"], before["url"]);
+
+    let refused = server.cli(&["app", "set", APP, "--download-base-global", "ftp://x"]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("invalid_download_base"),
+        "{refused:#?}"
+    );
+    server
+        .cli(&["app", "set", APP, "--download-base-mainland", "none"])
+        .ok();
+    let (back, how) = check(&server.url, D1, &cn).await;
+    assert_eq!(how, "region=mainland; via=proxy");
+    assert_eq!(back["url"], before["url"]);
+}
