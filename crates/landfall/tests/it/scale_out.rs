@@ -56,6 +56,41 @@ fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Add a small PDF as the app's entity certificate through the CLI: (its path, its id).
+fn add_document(server: &Server, dir: &std::path::Path) -> (std::path::PathBuf, String) {
+    let pdf = dir.join("licence.pdf");
+    std::fs::write(
+        &pdf,
+        b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n",
+    )
+    .unwrap();
+    let added = server
+        .cli(&[
+            "icp",
+            "documents",
+            "add",
+            APP,
+            "entity-certificate",
+            pdf.to_str().unwrap(),
+            "--json",
+        ])
+        .ok()
+        .json();
+    (pdf, added["id"].as_i64().unwrap().to_string())
+}
+
+/// Download an update answer's zip and check it against the answer's checksum.
+async fn download_matches(answer: &Value) {
+    let url = answer["url"].as_str().unwrap();
+    let resp = reqwest::get(url).await.unwrap();
+    assert_eq!(resp.status(), 200, "{url}");
+    assert_eq!(
+        answer["checksum"],
+        sha256(&resp.bytes().await.unwrap()),
+        "{url}"
+    );
+}
+
 fn upload(server: &Server, token: &str, dist: &str, version: &str) -> crate::support::Run {
     crate::support::run_cli(
         &server.url,
@@ -178,13 +213,7 @@ async fn two_instances_on_one_database_and_bucket_serve_one_truth() {
     uploading.join().unwrap().ok();
     until_served(&b, D1, "1.0.3").await;
     let (answer, _) = check(&b.url, D1, &[]).await;
-    let zip = reqwest::get(answer["url"].as_str().unwrap())
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(answer["checksum"], sha256(&zip));
+    download_matches(&answer).await;
     for f in answer["manifest"].as_array().into_iter().flatten() {
         let got = reqwest::get(f["download_url"].as_str().unwrap())
             .await
@@ -315,25 +344,7 @@ async fn public_downloads_come_from_the_bucket_and_documents_stay_private() {
     assert_eq!(answer["checksum"], sha256(&zip.bytes().await.unwrap()));
 
     // An ICP document goes to the private bucket, which nobody can read anonymously.
-    let pdf = work.path().join("licence.pdf");
-    std::fs::write(
-        &pdf,
-        b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n",
-    )
-    .unwrap();
-    let added = server
-        .cli(&[
-            "icp",
-            "documents",
-            "add",
-            APP,
-            "entity-certificate",
-            pdf.to_str().unwrap(),
-            "--json",
-        ])
-        .ok()
-        .json();
-    let doc = added["id"].as_i64().unwrap().to_string();
+    let (pdf, doc) = add_document(&server, work.path());
     let doc_sha = sha256(&std::fs::read(&pdf).unwrap());
     let private_prefix = private
         .split('?')
@@ -420,27 +431,7 @@ async fn blobs_and_documents_move_from_the_data_dir_to_a_bucket() {
         "1.0.1",
     )
     .ok();
-    let pdf = work.path().join("licence.pdf");
-    std::fs::write(
-        &pdf,
-        b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n",
-    )
-    .unwrap();
-    let doc = server
-        .cli(&[
-            "icp",
-            "documents",
-            "add",
-            APP,
-            "entity-certificate",
-            pdf.to_str().unwrap(),
-            "--json",
-        ])
-        .ok()
-        .json()["id"]
-        .as_i64()
-        .unwrap()
-        .to_string();
+    let (pdf, doc) = add_document(&server, work.path());
     let (before, _) = check(&server.url, D1, &[]).await;
     assert!(server.terminate().success());
 
@@ -473,13 +464,7 @@ async fn blobs_and_documents_move_from_the_data_dir_to_a_bucket() {
     server.restart().await;
     let (after, _) = check(&server.url, D1, &[]).await;
     assert_eq!(after["checksum"], before["checksum"]);
-    let zip = reqwest::get(after["url"].as_str().unwrap())
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(after["checksum"], sha256(&zip));
+    download_matches(&after).await;
     let out = work.path().join("copy.pdf");
     server
         .cli(&[
@@ -603,8 +588,7 @@ async fn losing_the_database_keeps_devices_answered_and_refuses_writes_cleanly()
     // Devices keep their answers (the catalog is in memory) and their downloads (local blobs).
     let (during, _) = check(&server.url, D1, &[]).await;
     assert_eq!(during, before);
-    let zip = reqwest::get(during["url"].as_str().unwrap()).await.unwrap();
-    assert_eq!(zip.status(), 200);
+    download_matches(&during).await;
     // Stats: a 5xx, so the plugin keeps the batch and retries later.
     let mut event = device_info(APP, D1, "1.0.1");
     event["action"] = "set".into();
@@ -717,8 +701,7 @@ async fn losing_the_bucket_refuses_uploads_cleanly_and_recovers() {
     .ok();
     let (after, _) = check(&server.url, D1, &[]).await;
     assert_eq!(after["version"], "1.0.2");
-    let zip = reqwest::get(after["url"].as_str().unwrap()).await.unwrap();
-    assert_eq!(zip.status(), 200);
+    download_matches(&after).await;
 }
 
 /// Every file under `dir` (recursively).
