@@ -14,90 +14,9 @@ use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
-use super::{db, PgStore};
-use landfall_store::rows::decode_json;
-
-fn value(s: &str) -> StoreResult<Value> {
-    decode_json(s)
-}
-
-fn filing_row(r: &PgRow) -> StoreResult<IcpFilingRow> {
-    Ok(IcpFilingRow {
-        app_id: r.get("app_id"),
-        revision: r.get("revision"),
-        data: value(r.get::<&str, _>("data"))?,
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
-        updated_by: r.get("updated_by"),
-    })
-}
-
-fn change_row(r: &PgRow) -> StoreResult<RecordChangeRow> {
-    Ok(RecordChangeRow {
-        id: r.get("id"),
-        app_id: r.get("app_id"),
-        at: r.get("at"),
-        actor: r.get("actor"),
-        reason: r.get("reason"),
-        sections: value(r.get::<&str, _>("sections"))?,
-        record: value(r.get::<&str, _>("record"))?,
-        change_filing: r.get("change_filing"),
-    })
-}
-
-fn document_row(r: &PgRow) -> StoreResult<IcpDocumentRow> {
-    Ok(IcpDocumentRow {
-        id: r.get("id"),
-        app_id: r.get("app_id"),
-        kind: r.get("kind"),
-        file_name: r.get("file_name"),
-        sha256: r.get("sha256"),
-        size: r.get::<i64, _>("size") as u64,
-        content_type: r.get("content_type"),
-        meta: value(r.get::<&str, _>("meta"))?,
-        created_at: r.get("created_at"),
-        created_by: r.get("created_by"),
-        updated_at: r.get("updated_at"),
-        updated_by: r.get("updated_by"),
-        deleted_at: r.get("deleted_at"),
-    })
-}
-
-fn completion_row(r: &PgRow) -> StoreResult<IcpCompletionRow> {
-    Ok(IcpCompletionRow {
-        id: r.get("id"),
-        app_id: r.get("app_id"),
-        check: r.get("check_kind"),
-        done_on: r.get("done_on"),
-        notes: r.get("notes"),
-        data: value(r.get::<&str, _>("data"))?,
-        created_at: r.get("created_at"),
-        created_by: r.get("created_by"),
-    })
-}
-
-fn incident_row(r: &PgRow) -> StoreResult<IcpIncidentRow> {
-    Ok(IcpIncidentRow {
-        id: r.get("id"),
-        app_id: r.get("app_id"),
-        revision: r.get("revision"),
-        data: value(r.get::<&str, _>("data"))?,
-        created_at: r.get("created_at"),
-        created_by: r.get("created_by"),
-        updated_at: r.get("updated_at"),
-        updated_by: r.get("updated_by"),
-    })
-}
-
-fn setting_row(r: &PgRow) -> StoreResult<IcpSettingRow> {
-    Ok(IcpSettingRow {
-        app_id: r.get("app_id"),
-        key: r.get("key"),
-        value: value(r.get::<&str, _>("value"))?,
-        updated_at: r.get("updated_at"),
-        updated_by: r.get("updated_by"),
-    })
-}
+use super::{
+    change_row, completion_row, db, document_row, filing_row, incident_row, setting_row, PgStore,
+};
 
 fn year_row(r: &PgRow) -> IcpCalendarYearRow {
     IcpCalendarYearRow {

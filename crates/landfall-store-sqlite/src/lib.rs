@@ -5,7 +5,6 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use landfall_core::channel::ChannelFlags;
 use landfall_store::rows::{
     backend, decode_json as json, device_limit, device_search_pattern, encode_json as to_json, msg,
 };
@@ -413,89 +412,7 @@ impl SqliteStore {
     }
 }
 
-fn app_row(r: &SqliteRow) -> App {
-    App {
-        app_id: r.get("app_id"),
-        name: r.get("name"),
-        created_at: r.get("created_at"),
-        settings: AppSettings {
-            expose_metadata: r.get("expose_metadata"),
-            allow_device_custom_id: r.get("allow_device_custom_id"),
-            download_base_mainland: r.get("download_base_mainland"),
-            download_base_global: r.get("download_base_global"),
-        },
-    }
-}
-
-fn bundle_row(r: &SqliteRow) -> StoreResult<Bundle> {
-    let variants: Vec<BundleVariantRow> = json(r.get::<&str, _>("variants"))?;
-    Ok(Bundle {
-        id: r.get("id"),
-        app_id: r.get("app_id"),
-        version: r.get("version"),
-        size: r.get::<i64, _>("size") as u64,
-        sha256: r.get("sha256"),
-        min_update_version: r.get("min_update_version"),
-        link: r.get("link"),
-        comment: r.get("comment"),
-        created_at: r.get("created_at"),
-        created_by: r.get("created_by"),
-        deleted_at: r.get("deleted_at"),
-        variants,
-    })
-}
-
-fn channel_row(r: &SqliteRow) -> StoreResult<Channel> {
-    let flags: ChannelFlags = json(r.get::<&str, _>("flags"))?;
-    let rollout: Option<RolloutRow> = match r.get::<Option<&str>, _>("rollout") {
-        Some(s) => json(s)?,
-        None => None,
-    };
-    Ok(Channel {
-        id: r.get("id"),
-        app_id: r.get("app_id"),
-        name: r.get("name"),
-        flags,
-        bundle_id: r.get("bundle_id"),
-        rollout,
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
-    })
-}
-
-fn token_row(r: &SqliteRow) -> StoreResult<Token> {
-    let scopes: Vec<Scope> = json(r.get::<&str, _>("scopes"))?;
-    Ok(Token {
-        id: r.get("id"),
-        name: r.get("name"),
-        scopes,
-        created_at: r.get("created_at"),
-        revoked_at: r.get("revoked_at"),
-    })
-}
-
-fn device_row(r: &SqliteRow) -> Device {
-    Device {
-        last: DeviceSeen {
-            app_id: r.get("app_id"),
-            device_id: r.get("device_id"),
-            platform: r.get("platform"),
-            version_build: r.get("version_build"),
-            version_code: r.get("version_code"),
-            version_os: r.get("version_os"),
-            version_name: r.get("version_name"),
-            plugin_version: r.get("plugin_version"),
-            custom_id: r.get("custom_id"),
-            is_emulator: r.get("is_emulator"),
-            is_prod: r.get("is_prod"),
-            install_source: r.get("install_source"),
-            channel: r.get("channel"),
-            key_id: r.get("key_id"),
-            seen_at: r.get("last_seen"),
-        },
-        first_seen: r.get("first_seen"),
-    }
-}
+landfall_store::sql_row_mappers!(SqliteRow);
 
 /// The `WHERE` clause of a [`DeviceFilter`] (parameters `$1`–`$5`, see [`bind_device_filter`]).
 const DEVICE_FILTER: &str = "app_id = $1 \
