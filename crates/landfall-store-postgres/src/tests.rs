@@ -389,3 +389,12 @@ landfall_store::store_cases!({
         None => None,
     }
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn icp_revisions_race() {
+    let Some(db) = crate::testing::FreshDatabase::create("icp_revisions_race").await else {
+        return;
+    };
+    let s = Arc::new(PgStore::connect(db.url()).await.unwrap());
+    landfall_store::conformance::races::icp_revisions_race(s.clone(), s).await;
+}

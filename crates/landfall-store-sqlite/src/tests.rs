@@ -192,3 +192,14 @@ landfall_store::store_cases!({
     );
     Some((store, dir))
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn icp_revisions_race() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = std::sync::Arc::new(
+        SqliteStore::open(&dir.path().join("landfall.db"))
+            .await
+            .unwrap(),
+    );
+    landfall_store::conformance::races::icp_revisions_race(s.clone(), s).await;
+}

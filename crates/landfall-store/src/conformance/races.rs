@@ -277,3 +277,81 @@ macro_rules! store_cases {
         }
     };
 }
+
+/// ICP read-modify-write races: twenty writers holding the same revision of a filing (or an
+/// incident) — exactly one wins, the others get `Conflict`, and the record-change log has one entry
+/// per winning write.
+pub async fn icp_revisions_race(store: Arc<dyn Store>, icp: Arc<dyn crate::icp::IcpStore>) {
+    use crate::icp::NewRecordChange;
+    use serde_json::json;
+    let app = "com.example.icp";
+    store.create_app(app, "ICP", "admin").await.unwrap();
+    let first = icp
+        .put_filing(app, &json!({"v": 0}), None, None, "alice")
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let icp = icp.clone();
+            tokio::spawn(async move {
+                let change = NewRecordChange {
+                    reason: Some(format!("writer {i}")),
+                    sections: json!(["company"]),
+                    record: json!({ "v": i }),
+                    change_filing: false,
+                };
+                icp.put_filing(
+                    app,
+                    &json!({ "v": i }),
+                    Some(first.revision),
+                    Some(&change),
+                    &format!("w{i}"),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(row) => won.push(row),
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("a racing filing write failed otherwise: {e}"),
+        }
+    }
+    assert_eq!(
+        won.len(),
+        1,
+        "exactly one writer of revision {}",
+        first.revision
+    );
+    let now = icp.get_filing(app).await.unwrap().unwrap();
+    assert_eq!((now.revision, &now.data), (won[0].revision, &won[0].data));
+    assert_eq!(icp.list_record_changes(app).await.unwrap().len(), 1);
+
+    let incident = icp
+        .insert_incident(app, &json!({"title": "t"}), "alice")
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let icp = icp.clone();
+            tokio::spawn(async move {
+                icp.update_incident(app, incident.id, &json!({ "title": i }), 1, "bob")
+                    .await
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(row) => {
+                wins += 1;
+                assert_eq!(row.revision, 2);
+            }
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("a racing incident write failed otherwise: {e}"),
+        }
+    }
+    assert_eq!(wins, 1);
+}
