@@ -54,37 +54,46 @@ pub enum Region {
     Global,
 }
 
-impl Region {
-    fn as_str(self) -> &'static str {
-        match self {
-            Region::Mainland => "mainland",
-            Region::Global => "global",
-        }
-    }
-}
-
-/// Where one answer's links point (see [`Delivery::plan`]).
-#[derive(Debug, Clone)]
-pub struct Plan {
+/// Where one answer's links point (see [`Delivery::plan`]); borrows the settings it was made
+/// from, so planning allocates nothing on the update check's hot path.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan<'a> {
     region: Region,
-    how: How,
+    how: How<'a>,
 }
 
-#[derive(Debug, Clone)]
-enum How {
-    /// `<base>/<sha256>`.
-    Base(String, &'static str),
+#[derive(Debug, Clone, Copy)]
+enum How<'a> {
+    /// `<request base>/blobs/<sha256>`.
+    Proxy,
+    /// `<base>/<sha256>`; which setting it came from.
+    Base(&'a str, Via),
     Presign,
 }
 
-impl Plan {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Public,
+    AppBase,
+    ServerBase,
+}
+
+impl Plan<'_> {
     /// The `X-Landfall-Download` header value, e.g. `region=mainland; via=base-mainland`.
-    pub fn header(&self) -> String {
-        let via = match &self.how {
-            How::Base(_, via) => via,
-            How::Presign => "presign",
-        };
-        format!("region={}; via={via}", self.region.as_str())
+    pub fn header(&self) -> &'static str {
+        use Region::{Global as G, Mainland as M};
+        match (self.region, self.how) {
+            (M, How::Proxy) => "region=mainland; via=proxy",
+            (G, How::Proxy) => "region=global; via=proxy",
+            (M, How::Presign) => "region=mainland; via=presign",
+            (G, How::Presign) => "region=global; via=presign",
+            (M, How::Base(_, Via::Public)) => "region=mainland; via=public",
+            (G, How::Base(_, Via::Public)) => "region=global; via=public",
+            (M, How::Base(_, Via::AppBase)) => "region=mainland; via=app-base-mainland",
+            (G, How::Base(_, Via::AppBase)) => "region=global; via=app-base-global",
+            (M, How::Base(_, Via::ServerBase)) => "region=mainland; via=base-mainland",
+            (G, How::Base(_, Via::ServerBase)) => "region=global; via=base-global",
+        }
     }
 }
 
@@ -153,51 +162,37 @@ impl Delivery {
     }
 
     /// Decide where this request's links point: the app's base for the device's region, else the
-    /// server's, else the download mode. `request_base` is the server's own base URL (the public
-    /// URL, or from the Host header).
-    pub fn plan(
-        &self,
-        app: &AppSettings,
+    /// server's, else the download mode.
+    pub fn plan<'a>(
+        &'a self,
+        app: &'a AppSettings,
         peer: Option<IpAddr>,
         headers: &HeaderMap,
-        request_base: &str,
-    ) -> Plan {
+    ) -> Plan<'a> {
         let region = Self::region(self.client_ip(peer, headers));
-        let (app_base, server_base, app_via, server_via) = match region {
-            Region::Mainland => (
-                &app.download_base_mainland,
-                &self.settings.base_mainland,
-                "app-base-mainland",
-                "base-mainland",
-            ),
-            Region::Global => (
-                &app.download_base_global,
-                &self.settings.base_global,
-                "app-base-global",
-                "base-global",
-            ),
+        let (app_base, server_base) = match region {
+            Region::Mainland => (&app.download_base_mainland, &self.settings.base_mainland),
+            Region::Global => (&app.download_base_global, &self.settings.base_global),
         };
-        let regional = app_base
-            .as_ref()
-            .map(|b| How::Base(b.clone(), app_via))
-            .or_else(|| {
-                server_base
-                    .as_ref()
-                    .map(|b| How::Base(b.clone(), server_via))
-            });
-        let how = regional.unwrap_or_else(|| match self.settings.mode {
-            DownloadMode::Proxy => How::Base(format!("{request_base}/blobs"), "proxy"),
-            DownloadMode::Public => {
-                How::Base(self.settings.base.clone().unwrap_or_default(), "public")
-            }
-            DownloadMode::Presign => How::Presign,
-        });
+        let how = match (app_base, server_base) {
+            (Some(b), _) => How::Base(b, Via::AppBase),
+            (None, Some(b)) => How::Base(b, Via::ServerBase),
+            (None, None) => match self.settings.mode {
+                DownloadMode::Proxy => How::Proxy,
+                DownloadMode::Public => How::Base(
+                    self.settings.base.as_deref().unwrap_or_default(),
+                    Via::Public,
+                ),
+                DownloadMode::Presign => How::Presign,
+            },
+        };
         Plan { region, how }
     }
 
     /// Turn a stored link into a device link: `/blobs/<sha256>` follows the plan; absolute URLs
-    /// (external bundles) pass through.
-    pub async fn link(&self, plan: &Plan, request_base: &str, stored: &str) -> String {
+    /// (external bundles) pass through. `request_base` is the server's own base URL (the public
+    /// URL, or from the Host header).
+    pub async fn link(&self, plan: &Plan<'_>, request_base: &str, stored: &str) -> String {
         let Some(sha) = stored.strip_prefix("/blobs/") else {
             return if stored.starts_with('/') {
                 format!("{request_base}{stored}")
@@ -205,7 +200,8 @@ impl Delivery {
                 stored.to_owned()
             };
         };
-        match &plan.how {
+        match plan.how {
+            How::Proxy => format!("{request_base}{stored}"),
             How::Base(base, _) => format!("{base}/{sha}"),
             How::Presign => match self.presign(sha).await {
                 Some(url) => url.to_string(),
@@ -268,6 +264,13 @@ mod tests {
         h
     }
 
+    static NO_APP_BASES: AppSettings = AppSettings {
+        expose_metadata: false,
+        allow_device_custom_id: true,
+        download_base_mainland: None,
+        download_base_global: None,
+    };
+
     const SHA: &str = "4815fdee19163c8c7dedc438c32bcd1a3d8d9218835ba099371efadaeb00cac4";
 
     #[test]
@@ -290,12 +293,7 @@ mod tests {
     #[tokio::test]
     async fn links_follow_the_mode_and_the_region() {
         let d = delivery(DownloadMode::Proxy, &[], false);
-        let plan = d.plan(
-            &AppSettings::default(),
-            None,
-            &HeaderMap::new(),
-            "https://u.example.cn",
-        );
+        let plan = d.plan(&NO_APP_BASES, None, &HeaderMap::new());
         let stored = format!("/blobs/{SHA}");
         assert_eq!(
             d.link(&plan, "https://u.example.cn", &stored).await,
@@ -313,12 +311,7 @@ mod tests {
         );
 
         let d = delivery(DownloadMode::Public, &[], false);
-        let plan = d.plan(
-            &AppSettings::default(),
-            None,
-            &HeaderMap::new(),
-            "https://u.example.cn",
-        );
+        let plan = d.plan(&NO_APP_BASES, None, &HeaderMap::new());
         assert_eq!(
             d.link(&plan, "https://u", &stored).await,
             format!("https://cdn.example.com/lf/blobs/{SHA}")
@@ -326,10 +319,9 @@ mod tests {
 
         let d = delivery(DownloadMode::Proxy, &[], true);
         let cn = d.plan(
-            &AppSettings::default(),
+            &NO_APP_BASES,
             Some("114.114.114.114".parse().unwrap()),
             &HeaderMap::new(),
-            "b",
         );
         assert_eq!(cn.header(), "region=mainland; via=base-mainland");
         assert_eq!(
@@ -337,10 +329,9 @@ mod tests {
             format!("https://cdn.example.cn/blobs/{SHA}")
         );
         let abroad = d.plan(
-            &AppSettings::default(),
+            &NO_APP_BASES,
             Some("8.8.8.8".parse().unwrap()),
             &HeaderMap::new(),
-            "b",
         );
         assert_eq!(abroad.header(), "region=global; via=base-global");
         assert_eq!(
@@ -361,7 +352,6 @@ mod tests {
             &app,
             Some("114.114.114.114".parse().unwrap()),
             &HeaderMap::new(),
-            "b",
         );
         assert_eq!(cn.header(), "region=mainland; via=app-base-mainland");
         assert_eq!(
@@ -369,24 +359,14 @@ mod tests {
             format!("https://app-cdn.example.cn/b/{SHA}")
         );
         // The app sets no global base: the server's applies.
-        let abroad = d.plan(
-            &app,
-            Some("8.8.8.8".parse().unwrap()),
-            &HeaderMap::new(),
-            "b",
-        );
+        let abroad = d.plan(&app, Some("8.8.8.8".parse().unwrap()), &HeaderMap::new());
         assert_eq!(abroad.header(), "region=global; via=base-global");
     }
 
     #[tokio::test]
     async fn presign_falls_back_to_the_proxy_where_the_store_cannot_sign() {
         let d = delivery(DownloadMode::Presign, &[], false);
-        let plan = d.plan(
-            &AppSettings::default(),
-            None,
-            &HeaderMap::new(),
-            "https://u",
-        );
+        let plan = d.plan(&NO_APP_BASES, None, &HeaderMap::new());
         assert_eq!(plan.header(), "region=global; via=presign");
         assert_eq!(
             d.link(&plan, "https://u", &format!("/blobs/{SHA}")).await,

@@ -144,7 +144,7 @@ pub async fn updates(
             send_link,
         } => {
             let base = s.base_url(&headers);
-            let plan = s.delivery.plan(&app.settings, peer.0, &headers, &base);
+            let plan = s.delivery.plan(&app.settings, peer.0, &headers);
             // Manifest-only bundles still need a parseable url (protocol §2.3a).
             let url = match &variant.url {
                 Some(u) => s.delivery.link(&plan, &base, u).await,
@@ -165,8 +165,7 @@ pub async fn updates(
             };
             let where_from = [(
                 "x-landfall-download",
-                axum::http::HeaderValue::from_str(&plan.header())
-                    .unwrap_or(axum::http::HeaderValue::from_static("")),
+                axum::http::HeaderValue::from_static(plan.header()),
             )];
             (
                 where_from,
