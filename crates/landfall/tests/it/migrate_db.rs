@@ -3,25 +3,12 @@
 //! answers and history; a second copy into it is refused; a newer source is refused. PostgreSQL
 //! unreachable: fail when `CI` is set, else `SKIPPED`.
 
-use serde_json::Value;
 use sqlx::{ConnectOptions, Connection, Executor};
 
-use crate::support::{device_info, landfall, run, web_dist, Server};
+use crate::support::{landfall, run, update_answer, web_dist, Server};
 
 const APP: &str = "com.example.moving";
 const DEVICE: &str = "00000000-0000-4000-8000-00000000b001";
-
-async fn update_answer(server: &Server) -> Value {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/updates", server.url))
-        .json(&device_info(APP, DEVICE, "builtin"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let body: Value = resp.json().await.unwrap();
-    serde_json::from_str(&body.to_string().replace(&server.url, "<base>")).unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sqlite_server_moves_to_postgres_with_its_answers_and_history() {
@@ -62,7 +49,7 @@ async fn the_story(url: &str, db_name: &str) {
     server
         .cli(&["channel", "set", APP, "production", "--bundle", "1.0.1"])
         .ok();
-    let before = update_answer(&server).await;
+    let before = update_answer(&server, APP, DEVICE).await;
     assert_eq!(before["version"], "1.0.1", "{before}");
     let audit = server.cli(&["--json", "audit", APP]).ok().json();
     let history = server
@@ -124,7 +111,11 @@ async fn the_story(url: &str, db_name: &str) {
     // The same data dir (blobs) served from PostgreSQL: same answer, same history.
     server.set_args(&["--database", url]);
     server.restart().await;
-    assert_eq!(update_answer(&server).await, before, "same update answer");
+    assert_eq!(
+        update_answer(&server, APP, DEVICE).await,
+        before,
+        "same update answer"
+    );
     assert_eq!(server.cli(&["--json", "audit", APP]).ok().json(), audit);
     assert_eq!(
         server
@@ -147,7 +138,10 @@ async fn the_story(url: &str, db_name: &str) {
             "production",
         ])
         .ok();
-    assert_eq!(update_answer(&server).await["version"], "1.0.3");
+    assert_eq!(
+        update_answer(&server, APP, DEVICE).await["version"],
+        "1.0.3"
+    );
 }
 
 #[tokio::test]

@@ -2,25 +2,10 @@
 //! `landfall_test_*` database on `LANDFALL_TEST_POSTGRES`, dropped afterwards), the data dir keeps
 //! only the lock, blobs and staging. PostgreSQL unreachable: fail when `CI` is set, else `SKIPPED`.
 
-use serde_json::Value;
-
-use crate::support::{device_info, web_dist, Server};
+use crate::support::{update_answer, web_dist, Server};
 
 const APP: &str = "com.example.pg";
 const DEVICE: &str = "00000000-0000-4000-8000-00000000a001";
-
-/// The update answer with the server's base URL replaced (the port changes on restart).
-async fn update_answer(server: &Server) -> Value {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/updates", server.url))
-        .json(&device_info(APP, DEVICE, "builtin"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let body: Value = resp.json().await.unwrap();
-    serde_json::from_str(&body.to_string().replace(&server.url, "<base>")).unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_on_postgres_keeps_its_answers_across_a_restart() {
@@ -63,7 +48,7 @@ async fn the_story(url: &str, db_name: &str) {
             "production",
         ])
         .ok();
-    let before = update_answer(&server).await;
+    let before = update_answer(&server, APP, DEVICE).await;
     assert_eq!(before["version"], "1.0.1", "{before}");
     let download = before["url"]
         .as_str()
@@ -75,7 +60,7 @@ async fn the_story(url: &str, db_name: &str) {
     assert!(server.terminate().success());
     server.restart().await;
     assert_eq!(
-        update_answer(&server).await,
+        update_answer(&server, APP, DEVICE).await,
         before,
         "same answer after a restart"
     );

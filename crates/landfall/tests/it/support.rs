@@ -425,3 +425,17 @@ fn bucket_prefix(var: &str, test: &str) -> Option<String> {
     let prefix = format!("{test}-{}", random_token());
     Some(format!("{}/{prefix}?{query}", bucket.trim_end_matches('/')))
 }
+
+/// `device`'s update answer from `server`, with the server's base URL replaced by `<base>` (the
+/// port changes on restart, and another server on the same data must answer the same).
+pub async fn update_answer(server: &Server, app_id: &str, device: &str) -> serde_json::Value {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/updates", server.url))
+        .json(&device_info(app_id, device, "builtin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    serde_json::from_str(&body.to_string().replace(&server.url, "<base>")).unwrap()
+}
