@@ -452,3 +452,116 @@ pub struct TokenCreated {
     pub info: TokenInfo,
     pub token: String,
 }
+
+/// Answer of `GET /apps/{app}/stats`: release metrics (see ARCHITECTURE.md, "Release analytics").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StatsReport {
+    pub app_id: String,
+    /// When the report was computed (epoch ms): every number is as of this time.
+    pub generated_at: i64,
+    /// Events and check-ins counted from this time (epoch ms).
+    pub since: i64,
+    /// The channel the report is limited to, if any.
+    pub channel: Option<String>,
+    pub active_devices: ActiveDevices,
+    /// Devices seen since `since`, per version they run (most first).
+    pub versions: Vec<VersionShare>,
+    /// The latest bundles (newest first), or the one asked for.
+    pub releases: Vec<ReleaseStats>,
+    pub failures: FailureBreakdown,
+    /// Health signals (`app_crash`, `app_anr`, WebView errors…) since `since`, most first.
+    pub health: Vec<ActionCount>,
+}
+
+/// Devices seen in the last day and the last 30 days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ActiveDevices {
+    pub day: u64,
+    pub month: u64,
+}
+
+/// A version and the devices running it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VersionShare {
+    pub version_name: String,
+    pub devices: u64,
+    /// Of the devices seen since `since` (0..1).
+    pub share: f64,
+}
+
+/// One release's adoption and install health.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReleaseStats {
+    pub version_name: String,
+    /// First time a channel served it, else its upload time (epoch ms); null if unknown.
+    pub released_at: Option<i64>,
+    /// Devices that ever ran it.
+    pub devices: u64,
+    /// Cumulative devices that ran it, per 10 minutes with new devices (epoch ms of the bucket's end).
+    pub adoption: Vec<AdoptionPoint>,
+    /// Time from `released_at` until 50 / 90 / 95 % of the devices active in the last 30 days had
+    /// run it (ms); null while not reached.
+    pub time_to: Milestones,
+    pub installs: InstallCounts,
+    /// Download start → running, per device (ms; upper bound of the histogram bucket).
+    pub install_duration_ms: Milestones,
+    /// Failure events naming this release since `since`, most first.
+    pub failures: Vec<ActionCount>,
+    /// Automatic client rollbacks (`update_fail`: the bundle did not call `notifyAppReady()`).
+    pub rollbacks: u64,
+}
+
+/// A point of an adoption curve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AdoptionPoint {
+    pub at: i64,
+    pub devices: u64,
+    /// Of the devices active in the last 30 days (0..1; above 1 when devices went inactive).
+    pub share: f64,
+}
+
+/// The 50th / 90th / 95th percentile of something (ms), null when unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Milestones {
+    pub p50: Option<i64>,
+    pub p90: Option<i64>,
+    pub p95: Option<i64>,
+}
+
+/// Install attempts of a release and how they ended.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InstallCounts {
+    /// Devices that started downloading, failed or ran it.
+    pub attempted: u64,
+    /// Devices that ran it.
+    pub succeeded: u64,
+    /// Devices that ran it without a failure before.
+    pub first_try: u64,
+    /// `succeeded / attempted`, null without attempts.
+    pub success_rate: Option<f64>,
+    /// `first_try / succeeded`, null without successes.
+    pub first_try_rate: Option<f64>,
+}
+
+/// Failure events since `since`, by dimension (most first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FailureBreakdown {
+    pub by_action: Vec<KeyCount>,
+    pub by_platform: Vec<KeyCount>,
+    pub by_os: Vec<KeyCount>,
+    pub by_plugin: Vec<KeyCount>,
+}
+
+/// A count under a key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KeyCount {
+    pub key: String,
+    pub events: u64,
+}
+
+/// Events of one action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ActionCount {
+    pub action: String,
+    pub events: u64,
+}

@@ -32,8 +32,8 @@ pub use landfall_api_types::{
     AddKey, ApiError, AppInfo, AuditInfo, BundleInfo, ChannelFlagsInfo, ChannelFlagsPatch,
     ChannelInfo, CreateApp, CreateChannel, CreateToken, DeltaInfo, DeviceInfo, ExternalBundle,
     FileSignatures, HistoryEntry, KeyInfo, OverrideInfo, ReplacedOverride, Rollback, RolloutInfo,
-    ServerLimits, SetOverride, TokenCreated, TokenInfo, UpdateApp, UpdateChannel, UploadParams,
-    UploadResult,
+    ServerLimits, SetOverride, StatsReport, TokenCreated, TokenInfo, UpdateApp, UpdateChannel,
+    UploadParams, UploadResult,
 };
 
 fn too_large(path: &Path, len: u64, max: u64) -> Error {
@@ -50,6 +50,21 @@ fn too_large(path: &Path, len: u64, max: u64) -> Error {
 
 /// Result alias of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Options of `GET /api/v1/apps/{app}/stats` (every field optional).
+///
+/// Not part of `landfall-api-types` (the server reads them as query parameters).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsQuery {
+    /// `30d`, `12h`, `90m` or epoch ms (the server's default: 30d).
+    pub since: Option<String>,
+    /// Only this bundle's release.
+    pub bundle: Option<String>,
+    /// Only devices and events of this channel.
+    pub channel: Option<String>,
+    /// How many of the latest releases.
+    pub releases: Option<usize>,
+}
 
 /// Filters of `GET /api/v1/apps/{app}/devices` (every field optional).
 ///
@@ -419,6 +434,29 @@ impl Client {
             }
             if let Some(to) = to {
                 q.append_pair("to", &to.to_string());
+            }
+        }
+        self.json(self.req(Method::GET, url)).await
+    }
+
+    // ---- stats ----------------------------------------------------------------------------
+
+    /// `GET /api/v1/apps/{app}/stats?since=&bundle=&channel=&releases=`.
+    pub async fn stats(&self, app: &str, query: &StatsQuery) -> Result<StatsReport> {
+        let mut url = self.api(&["apps", app, "stats"]);
+        let releases = query.releases.map(|r| r.to_string());
+        let pairs = [
+            ("since", query.since.as_ref()),
+            ("bundle", query.bundle.as_ref()),
+            ("channel", query.channel.as_ref()),
+            ("releases", releases.as_ref()),
+        ];
+        if pairs.iter().any(|(_, v)| v.is_some()) {
+            let mut q = url.query_pairs_mut();
+            for (key, value) in pairs {
+                if let Some(value) = value {
+                    q.append_pair(key, value);
+                }
             }
         }
         self.json(self.req(Method::GET, url)).await

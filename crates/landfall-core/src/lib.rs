@@ -8,6 +8,7 @@
 //! * [`clip`] — clipping user input echoed in error messages.
 //! * [`bundle_zip`] — the safety checks every uploaded bundle zip must pass.
 
+pub mod analytics;
 pub mod bundle_zip;
 pub mod channel;
 pub mod clip;

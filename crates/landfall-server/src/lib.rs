@@ -99,6 +99,8 @@ pub fn build_router(state: Shared) -> Router {
             axum::routing::put(devices::set_override).delete(devices::clear_override),
         )
         .route("/apps/{app}/audit", get(devices::audit))
+        .route("/apps/{app}/stats", get(admin::stats::report))
+        .route("/apps/{app}/stats/live", get(admin::stats::live))
         .route("/tokens", post(tokens::create).get(tokens::list))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/openapi.json", get(openapi::document))
@@ -211,6 +213,9 @@ async fn maintenance(state: Shared, mut stop: tokio::sync::watch::Receiver<bool>
         if let Err(e) = state.store.prune_catalog_changes(hour_ago).await {
             tracing::warn!(error = %e, "pruning the change feed failed; will retry");
         }
+        if rounds % 6 == 1 {
+            prune_stats(&state).await;
+        }
         if rounds % 6 == 0 && state.settings.blobs.s3().is_some() {
             let grace = state.settings.blob_gc_grace;
             match sweep_blobs(state.store.as_ref(), state.blobs.as_ref(), grace).await {
@@ -222,6 +227,16 @@ async fn maintenance(state: Shared, mut stop: tokio::sync::watch::Receiver<bool>
                 Err(e) => tracing::warn!(error = %e, "blob garbage collection failed; will retry"),
             }
         }
+    }
+}
+
+/// Delete raw `/stats` events past the retention (rollups stay).
+async fn prune_stats(state: &Shared) {
+    let before = landfall_store::now_ms() - state.settings.stats_retention.as_millis() as i64;
+    match state.store.prune_stats(before).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(events = n, "removed raw stats events past the retention"),
+        Err(e) => tracing::warn!(error = %e, "pruning stats events failed; will retry"),
     }
 }
 

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::admin::{apps, bundles, channels, devices, keys, tokens};
+use crate::admin::{apps, bundles, channels, devices, keys, stats, tokens};
 use crate::icp;
 
 struct BearerAuth;
@@ -29,6 +29,7 @@ impl Modify for BearerAuth {
         channels::create, channels::list, channels::get, channels::update, channels::rollback, channels::history,
         devices::list, devices::set_override, devices::clear_override, devices::audit,
         keys::add, keys::list, keys::remove,
+        stats::report, stats::live,
         tokens::create, tokens::list, tokens::revoke, tokens::limits,
         icp::filing::get, icp::filing::record, icp::filing::transition, icp::filing::changes, icp::filing::timeline,
         icp::filing::hosting, icp::filing::ip_check, icp::filing::check_number,

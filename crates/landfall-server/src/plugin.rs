@@ -299,6 +299,13 @@ fn parse_stat(v: Value, received_at: i64) -> Result<StatEvent, String> {
         at: extra.timestamp.filter(|t| *t > 0).unwrap_or(received_at),
         received_at,
         metadata,
+        version_os: truncate(info.version_os.as_deref().unwrap_or(""), 64),
+        custom_id: truncate(info.custom_id.as_deref().unwrap_or(""), 256),
+        is_emulator: info.is_emulator.unwrap_or(false),
+        is_prod: info.is_prod.unwrap_or(true),
+        key_id: truncate(info.key_id.as_deref().unwrap_or(""), 64),
+        // Joined from the device's last check-in when stored.
+        channel: String::new(),
     })
 }
 
@@ -326,14 +333,19 @@ pub async fn stats(State(s): State<Shared>, body: Bytes) -> Response {
     let mut results = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
         match parse_stat(item, now) {
-            Ok(ev) if s.catalog.app(&ev.app_id).is_none() => {
-                let msg = app_not_found(&ev.app_id).message;
-                if single {
-                    return bad_request("app_not_found", msg);
+            Ok(mut ev) => {
+                let Some(app) = s.catalog.app(&ev.app_id) else {
+                    let msg = app_not_found(&ev.app_id).message;
+                    if single {
+                        return bad_request("app_not_found", msg);
+                    }
+                    results.push(json!({ "status": "error", "index": index, "error": "app_not_found", "message": msg }));
+                    continue;
+                };
+                // Custom ids are kept only where the app lets devices set them (as for check-ins).
+                if !app.settings.allow_device_custom_id {
+                    ev.custom_id.clear();
                 }
-                results.push(json!({ "status": "error", "index": index, "error": "app_not_found", "message": msg }));
-            }
-            Ok(ev) => {
                 events.push(ev);
                 results.push(json!({ "status": "ok", "index": index }));
             }

@@ -29,6 +29,8 @@ pub const DEFAULT_PRESIGN_EXPIRY: u64 = 3600;
 /// may belong to an upload still in flight on another instance). Local blobs belong to the one
 /// server that holds the data directory lock, and are collected at start without a grace period.
 pub const DEFAULT_BLOB_GC_GRACE: u64 = 86_400;
+/// Default days raw `/stats` events are kept.
+pub const DEFAULT_STATS_RETENTION_DAYS: u32 = 90;
 
 /// Where the URLs handed to devices point.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
@@ -107,6 +109,9 @@ pub struct ServeArgs {
     /// s3:// blobs, 0 for local ones].
     #[arg(long, env = "LANDFALL_BLOB_GC_GRACE", value_name = "SECONDS")]
     pub blob_gc_grace: Option<u64>,
+    /// Days raw `/stats` events are kept; daily rollups and install records stay [default: 90].
+    #[arg(long, env = "LANDFALL_STATS_RETENTION_DAYS", value_name = "DAYS")]
+    pub stats_retention_days: Option<u32>,
     /// Largest bundle zip accepted, in bytes [default: 268435456].
     #[arg(long, env = "LANDFALL_MAX_BUNDLE_BYTES")]
     pub max_bundle_bytes: Option<u64>,
@@ -139,6 +144,7 @@ pub struct FileSettings {
     pub presign_expiry: Option<u64>,
     pub trusted_proxies: Option<Vec<String>>,
     pub blob_gc_grace: Option<u64>,
+    pub stats_retention_days: Option<u32>,
     /// Bucket credentials when the AWS environment variables are not set.
     pub s3: Option<S3Credentials>,
     pub max_bundle_bytes: Option<u64>,
@@ -194,6 +200,8 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     /// Unreferenced blobs younger than this are never collected.
     pub blob_gc_grace: Duration,
+    /// How long raw `/stats` events are kept (rollups stay).
+    pub stats_retention: Duration,
     pub max_bundle_bytes: u64,
     pub timeouts: Timeouts,
 }
@@ -211,6 +219,8 @@ pub enum SettingsError {
     PublicUrl(String),
     #[error("{0} must be at least 1 second")]
     Timeout(&'static str),
+    #[error("{0}")]
+    Invalid(String),
     #[error(transparent)]
     Database(#[from] BadDatabaseUrl),
     #[error(transparent)]
@@ -303,11 +313,21 @@ impl Settings {
                     0
                 },
             ));
+        let retention_days = args
+            .stats_retention_days
+            .or(file.stats_retention_days)
+            .unwrap_or(DEFAULT_STATS_RETENTION_DAYS);
+        if retention_days == 0 {
+            return Err(SettingsError::Invalid(
+                "stats_retention_days must be at least 1 (rollups are kept regardless)".into(),
+            ));
+        }
         Ok(Self {
             blobs,
             documents,
             delivery,
             blob_gc_grace,
+            stats_retention: Duration::from_secs(u64::from(retention_days) * 86_400),
             timeouts,
             listen: args
                 .listen

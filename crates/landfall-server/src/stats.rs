@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use landfall_store::{now_ms, StatEvent, Store, StoreError};
 use parking_lot::Mutex;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// Most events written in one transaction.
 const BATCH_EVENTS: usize = 10_000;
@@ -63,6 +63,8 @@ pub struct StatsSink {
     limits: StatsLimits,
     window: Mutex<Window>,
     dropped: Mutex<HashMap<String, Arc<AtomicU64>>>,
+    /// The app of every commit that stored new events (for live views).
+    live: broadcast::Sender<Arc<str>>,
 }
 
 impl std::fmt::Debug for StatsSink {
@@ -86,12 +88,14 @@ impl StatsSink {
     /// Start the writer task over a store.
     pub fn start(store: Arc<dyn Store>, limits: StatsLimits) -> Arc<Self> {
         let (queue, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(write_loop(store, rx));
+        let (live, _) = broadcast::channel(256);
+        tokio::spawn(write_loop(store, rx, live.clone()));
         Arc::new(Self {
             queue,
             limits,
             window: Mutex::new(Window::default()),
             dropped: Mutex::new(HashMap::new()),
+            live,
         })
     }
 
@@ -153,6 +157,11 @@ impl StatsSink {
             .map_or(0, |c| c.load(Ordering::Relaxed))
     }
 
+    /// Apps whose new events were just committed, as they commit (a lagging receiver skips ahead).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
+        self.live.subscribe()
+    }
+
     /// Store events durably (shared commit); returns once they are committed.
     pub async fn store(&self, events: Vec<StatEvent>) -> Result<(), StatsError> {
         if events.is_empty() {
@@ -170,7 +179,11 @@ impl StatsSink {
     }
 }
 
-async fn write_loop(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
+async fn write_loop(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<Job>,
+    live: broadcast::Sender<Arc<str>>,
+) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         let mut n = jobs[0].events.len();
@@ -188,7 +201,18 @@ async fn write_loop(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
             all.append(&mut j.events);
         }
         let result = match store.insert_stats(&all).await {
-            Ok(()) => Ok(()),
+            Ok(fresh) => {
+                if fresh > 0 {
+                    let mut apps: Vec<&str> = all.iter().map(|e| e.app_id.as_str()).collect();
+                    apps.sort_unstable();
+                    apps.dedup();
+                    for app in apps {
+                        // Nobody listening is fine.
+                        let _ = live.send(Arc::from(app));
+                    }
+                }
+                Ok(())
+            }
             Err(e @ StoreError::Busy(_)) => Err(e.to_string()),
             Err(e) => {
                 tracing::error!(error = %e, events = all.len(), "storing stats failed");
@@ -217,6 +241,12 @@ mod tests {
             at: 1,
             received_at: 1,
             metadata: None,
+            version_os: "14".into(),
+            custom_id: String::new(),
+            is_emulator: false,
+            is_prod: true,
+            key_id: String::new(),
+            channel: String::new(),
         }
     }
 
@@ -258,8 +288,13 @@ mod tests {
         for i in 0..200 {
             let sink = sink.clone();
             tasks.push(tokio::spawn(async move {
-                sink.store(vec![ev("com.a.b", &format!("dev-{i}")); 5])
-                    .await
+                let events = (0..5)
+                    .map(|k| StatEvent {
+                        at: k,
+                        ..ev("com.a.b", &format!("dev-{i}"))
+                    })
+                    .collect();
+                sink.store(events).await
             }));
         }
         for t in tasks {

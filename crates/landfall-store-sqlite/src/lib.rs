@@ -12,8 +12,8 @@ use landfall_store::{
     default_flags, now_ms, App, AppKey, AppSettings, AppSettingsPatch, AuditEntry, Bundle,
     BundleVariantRow, CatalogChange, Channel, ChannelChange, ChannelHistoryEntry, ChannelMove,
     Device, DeviceFilter, DeviceOverride, DeviceSeen, InsertedBundle, NewBundle, NewChannel,
-    PointChannel, RolloutRow, Scope, StatEvent, Store, StoreError, StoreResult, Token,
-    SET_BY_DEVICE,
+    PointChannel, RolloutRow, Scope, StatEvent, StatsData, StatsQuery, Store, StoreError,
+    StoreResult, Token, SET_BY_DEVICE,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -413,6 +413,7 @@ impl SqliteStore {
 }
 
 landfall_store::sql_row_mappers!(SqliteRow);
+landfall_store::sql_analytics!(Sqlite);
 
 /// The `WHERE` clause of a [`DeviceFilter`] (parameters `$1`–`$5`, see [`bind_device_filter`]).
 const DEVICE_FILTER: &str = "app_id = $1 \
@@ -983,31 +984,22 @@ impl Store for SqliteStore {
         Ok(row.get::<i64, _>(0) as u64)
     }
 
-    async fn insert_stats(&self, events: &[StatEvent]) -> StoreResult<()> {
+    async fn insert_stats(&self, events: &[StatEvent]) -> StoreResult<u64> {
         if events.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         let mut tx = self.begin_write().await.map_err(db)?;
-        for e in events {
-            sqlx::query(
-                "INSERT INTO stats_events (app_id, device_id, action, version_name, old_version_name, platform, \
-                 plugin_version, at, received_at, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(&e.app_id)
-            .bind(&e.device_id)
-            .bind(&e.action)
-            .bind(&e.version_name)
-            .bind(&e.old_version_name)
-            .bind(&e.platform)
-            .bind(&e.plugin_version)
-            .bind(e.at)
-            .bind(e.received_at)
-            .bind(&e.metadata)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        }
-        tx.commit().await.map_err(db)
+        let fresh = insert_stats_in(&mut tx, events).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(fresh)
+    }
+
+    async fn prune_stats(&self, before_ms: i64) -> StoreResult<u64> {
+        prune_stats_in(&self.writer, before_ms).await
+    }
+
+    async fn stats_data(&self, app_id: &str, query: &StatsQuery) -> StoreResult<StatsData> {
+        stats_data_in(&self.pool, app_id, query).await
     }
 
     async fn count_stats(&self, app_id: &str) -> StoreResult<i64> {

@@ -143,7 +143,14 @@ async fn copy_to_another_file_gives_the_same_rows() {
     assert!(report.ok(), "{report:#?}");
     for t in &report.tables {
         assert!(t.source_rows > 0, "the fixture leaves {} empty", t.table);
-        assert_eq!(t.inserted, t.source_rows, "{}", t.table);
+        // Trigger-kept counters are rebuilt by the target, not written.
+        let derived = copy::table(t.table).unwrap().derived;
+        assert_eq!(
+            t.inserted,
+            if derived { 0 } else { t.source_rows },
+            "{}",
+            t.table
+        );
     }
     // Ids continue after the copied ones.
     let next = b.create_token("new", &"99".repeat(32), &[]).await.unwrap();

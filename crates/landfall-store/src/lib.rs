@@ -4,6 +4,7 @@
 //! Every mutating call that changes what devices receive takes an `actor` and writes an audit entry in
 //! the same transaction, so the content-change log can never disagree with the data.
 
+pub mod analytics;
 pub mod blob;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -152,7 +153,13 @@ pub trait Store: Send + Sync + 'static {
     async fn count_devices(&self, app_id: &str, filter: &DeviceFilter) -> StoreResult<u64>;
 
     // --- stats and audit
-    async fn insert_stats(&self, events: &[StatEvent]) -> StoreResult<()>;
+    /// Store events durably with their rollups, in one transaction. An event already stored (same
+    /// device, time, action and version: a batch sent again) is skipped. Returns how many were new.
+    async fn insert_stats(&self, events: &[StatEvent]) -> StoreResult<u64>;
+    /// Delete raw events received before `before_ms` (the rollups stay). Returns how many.
+    async fn prune_stats(&self, before_ms: i64) -> StoreResult<u64>;
+    /// The aggregates of an app's stats report.
+    async fn stats_data(&self, app_id: &str, query: &StatsQuery) -> StoreResult<StatsData>;
     async fn count_stats(&self, app_id: &str) -> StoreResult<i64>;
     async fn list_audit(
         &self,

@@ -277,6 +277,68 @@ pub struct StatEvent {
     pub received_at: i64,
     /// JSON object of string metadata, if any.
     pub metadata: Option<String>,
+    /// The device's OS version, as the event reports it.
+    pub version_os: String,
+    pub custom_id: String,
+    pub is_emulator: bool,
+    pub is_prod: bool,
+    pub key_id: String,
+    /// The channel the device checked in on; empty on insert = taken from its last check-in.
+    pub channel: String,
+}
+
+/// What a stats report covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsQuery {
+    /// Events and check-ins from this time (epoch ms) on.
+    pub since_ms: i64,
+    /// "Now": active devices are those seen in the day / 30 days before it.
+    pub now_ms: i64,
+    /// Only this bundle's release (else the latest [`StatsQuery::releases`] bundles).
+    pub bundle: Option<String>,
+    /// Only devices and events of this channel (release install totals stay app-wide).
+    pub channel: Option<String>,
+    /// How many of the latest bundles to report on.
+    pub releases: usize,
+}
+
+/// The raw aggregates a stats report is computed from (see `landfall_core::analytics`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatsData {
+    /// Devices seen in the last day / 30 days before `now_ms`.
+    pub active_day: u64,
+    pub active_month: u64,
+    /// Devices seen since `since_ms`, per version they run.
+    pub versions: Vec<(String, u64)>,
+    pub releases: Vec<ReleaseData>,
+    /// Events since `since_ms` (by UTC+8 day), per dimension.
+    pub events: Vec<EventCount>,
+}
+
+/// Install counters of one bundle.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReleaseData {
+    pub version_name: String,
+    /// First time a channel pointed at the bundle, else its upload time; `None` if unknown.
+    pub released_at: Option<i64>,
+    pub attempted: u64,
+    pub installed: u64,
+    pub first_try: u64,
+    /// Devices that first ran it, per adoption bucket: (bucket start ms, devices).
+    pub adoption: Vec<(i64, u64)>,
+    /// Install durations histogram: (bucket, devices), see `duration_bucket_range`.
+    pub durations: Vec<(i64, u64)>,
+}
+
+/// Events of one kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventCount {
+    pub version_name: String,
+    pub action: String,
+    pub platform: String,
+    pub version_os: String,
+    pub plugin_version: String,
+    pub events: u64,
 }
 
 /// A content change (upload, channel move, rollback, …).

@@ -56,6 +56,9 @@ pub enum Command {
     Key(KeyCmd),
     /// Show the content-change audit log of an app.
     Audit(AuditArgs),
+    /// Release metrics: active devices, versions, each release's adoption, install success and
+    /// duration, failures and health signals (`--json`, `--csv`; Chinese with LANDFALL_LANG=zh).
+    Stats(StatsArgs),
     /// Check that the server answers (GET /updates).
     Status,
     /// Run the database migrations (the server also runs them on start) and print the schema
@@ -543,6 +546,28 @@ pub enum KeyCmd {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
+}
+
+// ---- stats ----------------------------------------------------------------------------------
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    pub app_id: String,
+    /// Only this bundle's release (with --csv: its adoption curve).
+    #[arg(long)]
+    pub bundle: Option<String>,
+    /// Window: 30d, 12h, 90m, or an epoch-ms time.
+    #[arg(long, default_value = "30d")]
+    pub since: String,
+    /// Only devices and events of this channel.
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// How many of the latest releases [default: 5].
+    #[arg(long)]
+    pub releases: Option<usize>,
+    /// CSV on stdout instead of tables.
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
 }
 
 // ---- audit ----------------------------------------------------------------------------------

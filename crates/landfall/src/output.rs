@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
 
 /// Writes to stdout; a closed stdout (`| head`) ends the process quietly with success, any
 /// other write error with exit code 1.
@@ -23,7 +24,8 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A plain-text table with left-aligned columns separated by two spaces.
+/// A plain-text table with left-aligned columns separated by two spaces. Widths are terminal
+/// columns (`unicode-width`): Chinese characters take two, so zh-CN text lines up.
 #[derive(Debug, Default)]
 pub struct Table {
     header: Vec<String>,
@@ -44,10 +46,10 @@ impl Table {
 
     pub fn render(&self) -> String {
         let cols = self.header.len();
-        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
+        let mut widths: Vec<usize> = self.header.iter().map(|h| h.width()).collect();
         for row in &self.rows {
             for (i, cell) in row.iter().enumerate().take(cols) {
-                widths[i] = widths[i].max(cell.chars().count());
+                widths[i] = widths[i].max(cell.width());
             }
         }
         let mut out = String::new();
@@ -57,7 +59,7 @@ impl Table {
                 if i + 1 == cols {
                     line.push_str(cell);
                 } else {
-                    let pad = widths[i] - cell.chars().count();
+                    let pad = widths[i] - cell.width();
                     line.push_str(cell);
                     line.push_str(&" ".repeat(pad + 2));
                 }
@@ -74,6 +76,42 @@ impl Table {
             outln!("{empty}");
         } else {
             out!("{}", self.render());
+        }
+    }
+}
+
+/// The language of human output: Chinese when `LANDFALL_LANG` (else `LC_ALL`, `LANG`) starts with
+/// `zh`, English otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Zh,
+}
+
+impl Lang {
+    /// From the environment.
+    pub fn from_env() -> Self {
+        let var = ["LANDFALL_LANG", "LC_ALL", "LANG"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+            .unwrap_or_default();
+        Self::parse(&var)
+    }
+
+    /// `zh`, `zh_CN.UTF-8`, `zh-CN` → Chinese; anything else English.
+    pub fn parse(s: &str) -> Self {
+        if s.to_ascii_lowercase().starts_with("zh") {
+            Self::Zh
+        } else {
+            Self::En
+        }
+    }
+
+    /// The text in this language.
+    pub fn pick(self, en: &'static str, zh: &'static str) -> &'static str {
+        match self {
+            Self::En => en,
+            Self::Zh => zh,
         }
     }
 }
@@ -116,6 +154,22 @@ mod tests {
         t.row(vec!["xyz".into(), "1".into()]);
         t.row(vec!["q".into(), "".into()]);
         assert_eq!(t.render(), "A    LONGER\nxyz  1\nq\n");
+    }
+
+    #[test]
+    fn chinese_text_is_two_columns_wide() {
+        let mut t = Table::new(&["名称", "N"]);
+        t.row(vec!["上海某某科技有限公司".into(), "1".into()]);
+        t.row(vec!["ab".into(), "2".into()]);
+        let out = t.render();
+        let starts: Vec<usize> = out
+            .lines()
+            .map(|l| {
+                let (before, _) = l.rsplit_once("  ").unwrap();
+                before.width() + 2
+            })
+            .collect();
+        assert_eq!(starts, vec![22, 22, 22], "{out}");
     }
 
     #[test]

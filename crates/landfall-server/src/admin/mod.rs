@@ -6,6 +6,7 @@ pub mod bundles;
 pub mod channels;
 pub mod devices;
 pub mod keys;
+pub mod stats;
 pub mod tokens;
 
 use axum::extract::{FromRequest, Request};

@@ -397,7 +397,13 @@ async fn stats_over_budget_are_dropped_counted_and_still_answered_ok() {
     let mut ev = device_request();
     ev["action"] = json!("set");
     // 1,000 events from one device in one minute: the per-device budget keeps 300.
-    let batch: Vec<Value> = (0..1000).map(|_| ev.clone()).collect();
+    let batch: Vec<Value> = (0..1000)
+        .map(|i| {
+            let mut e = ev.clone();
+            e["timestamp"] = json!(1_767_225_600_000_i64 + i);
+            e
+        })
+        .collect();
     let r = app.post_json("/stats", &Value::Array(batch)).await;
     assert_eq!(r.status, StatusCode::OK, "no 429, no error for devices");
     assert_eq!(r.json()["status"], "ok");

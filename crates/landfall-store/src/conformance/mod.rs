@@ -409,8 +409,20 @@ pub async fn story(s: &dyn Store) {
         at: 5,
         received_at: 6,
         metadata: None,
+        version_os: "14".into(),
+        custom_id: String::new(),
+        is_emulator: false,
+        is_prod: true,
+        key_id: String::new(),
+        channel: String::new(),
     };
-    s.insert_stats(&[ev.clone(), ev]).await.unwrap();
+    let later = StatEvent {
+        at: 7,
+        ..ev.clone()
+    };
+    assert_eq!(s.insert_stats(&[ev.clone(), later]).await.unwrap(), 2);
+    // The plugin sends a batch again when the answer was lost: stored once.
+    assert_eq!(s.insert_stats(&[ev]).await.unwrap(), 0);
     assert_eq!(s.count_stats(app).await.unwrap(), 2);
     let audit = s.list_audit(app, 0, i64::MAX).await.unwrap();
     let actions: Vec<_> = audit.iter().map(|a| a.action.as_str()).collect();
@@ -692,7 +704,7 @@ pub async fn copy_fixture(s: &dyn Store, icp: &dyn crate::icp::IcpStore) {
     s.upsert_devices(&[seen("device-Z", true), seen("device-a", false)])
         .await
         .unwrap();
-    let ev = |metadata: Option<&str>| StatEvent {
+    let ev = |metadata: Option<&str>, at: i64| StatEvent {
         app_id: app.into(),
         device_id: "device-a".into(),
         action: "download_fail".into(),
@@ -700,13 +712,29 @@ pub async fn copy_fixture(s: &dyn Store, icp: &dyn crate::icp::IcpStore) {
         old_version_name: "builtin".into(),
         platform: "ios".into(),
         plugin_version: "7.0.0".into(),
-        at: -1,
+        at,
         received_at: i64::MAX,
         metadata: metadata.map(str::to_owned),
+        version_os: "17.5".into(),
+        custom_id: "客户-42".into(),
+        is_emulator: true,
+        is_prod: false,
+        key_id: "MIIBCgKCAQEAz".into(),
+        channel: "beta ✓".into(),
     };
-    s.insert_stats(&[ev(Some(r#"{"reason":"tab\there ✓"}"#)), ev(None)])
-        .await
-        .unwrap();
+    // A failure, then a download and the bundle running: every analytics counter gets a row.
+    let step = |action: &str, at: i64| StatEvent {
+        action: action.into(),
+        ..ev(None, at)
+    };
+    s.insert_stats(&[
+        ev(Some(r#"{"reason":"tab\there ✓"}"#), -1),
+        ev(None, 0),
+        step("download_zip_start", 1_700_000_000_000),
+        step("set", 1_700_000_065_000),
+    ])
+    .await
+    .unwrap();
     let admin = [Scope::parse("*:admin").unwrap()];
     s.create_token("ci-2", &"12".repeat(32), &admin)
         .await

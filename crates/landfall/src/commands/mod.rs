@@ -6,6 +6,7 @@ mod channel;
 mod device;
 mod key;
 mod migrate;
+mod stats;
 mod token;
 
 use anyhow::{Context, Result};
@@ -54,6 +55,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Token(cmd) => token::run(ctx, cmd).await,
         Command::Key(cmd) => key::run(ctx, cmd),
         Command::Audit(args) => audit(ctx, args).await,
+        Command::Stats(args) => stats::run(ctx, args).await,
         Command::Status => status(ctx).await,
         Command::Migrate(args) => migrate::run(ctx, args).await,
         Command::Icp(cmd) => crate::icp::run(ctx, cmd).await,
