@@ -6,6 +6,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
@@ -79,9 +80,10 @@ pub async fn report(
     State(s): State<Shared>,
     caller: Caller,
     Path(app): Path<String>,
-    Query(p): Query<StatsParams>,
+    params: Result<Query<StatsParams>, QueryRejection>,
 ) -> HttpResult<Json<StatsReport>> {
     caller.require(Some(&app), Role::Read)?;
+    let Query(p) = params.map_err(|e| HttpError::bad_request("invalid_query", e.body_text()))?;
     existing_app(&s, &app).await?;
     let now = now_ms();
     let since = parse_since(p.since.as_deref().unwrap_or("30d"), now)
@@ -234,8 +236,8 @@ fn release(r: ReleaseData, active_month: u64, failures: Vec<ActionCount>) -> Rel
     }
 }
 
-/// Live updates: an `event: stats` (data `{"app_id":…,"events":n}`) at most once a second while
-/// new events of the app commit, and a keep-alive comment every 15 s.
+/// Live updates: an `event: stats` (data `{"app_id":…,"commits":n}`, the commits that stored new
+/// events of the app) at most once a second, and a keep-alive comment every 15 s.
 #[utoipa::path(get, path = "/api/v1/apps/{app}/stats/live", tag = "stats",
     responses((status = 200, content_type = "text/event-stream", description = "`stats` events")))]
 pub async fn live(

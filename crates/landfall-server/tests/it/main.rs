@@ -8,4 +8,5 @@ mod icp;
 mod parity;
 mod plugin;
 mod snapshots;
+mod stats;
 mod support;

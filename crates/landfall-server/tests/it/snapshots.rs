@@ -239,3 +239,48 @@ async fn openapi_document() {
         .json();
     assert_json_snapshot!(doc, { ".info.version" => "[version]" });
 }
+
+#[tokio::test]
+async fn stats_report() {
+    let app = TestApp::with_vector_bundle().await;
+    assert_eq!(
+        app.post_json("/updates", &device_request()).await.status,
+        StatusCode::OK
+    );
+    let ev = |action: &str, at: i64| {
+        let mut e = device_request();
+        e["action"] = json!(action);
+        e["version_name"] = json!("1.0.1");
+        e["old_version_name"] = json!("builtin");
+        e["timestamp"] = json!(at);
+        e
+    };
+    let events = json!([
+        ev("download_zip_start", 1_767_225_600_000),
+        ev("download_fail", 1_767_225_601_000),
+        ev("set", 1_767_225_612_000),
+        ev("app_crash", 1_767_225_700_000),
+    ]);
+    assert_eq!(
+        app.post_json("/stats", &events).await.status,
+        StatusCode::OK
+    );
+    app.state.devices.flush(&*app.state.store).await;
+    let report = app
+        .api(
+            "GET",
+            &format!("/apps/{APP}/stats?since=1767225000000"),
+            &app.admin,
+            None,
+        )
+        .await
+        .json();
+    assert_json_snapshot!(report, {
+        ".generated_at" => "[ms]",
+        ".since" => "[ms]",
+        ".releases[].released_at" => "[ms]",
+        ".releases[].time_to.p50" => "[ms since release]",
+        ".releases[].time_to.p90" => "[ms since release]",
+        ".releases[].time_to.p95" => "[ms since release]",
+    });
+}

@@ -248,3 +248,19 @@ impl TestApp {
         .await
     }
 }
+
+impl TestApp {
+    /// A new API token with one scope (`APP:ROLE`), made through the API.
+    pub async fn token_with_scope(&self, scope: &str) -> String {
+        let r = self
+            .api(
+                "POST",
+                "/tokens",
+                &self.admin,
+                Some(serde_json::json!({ "name": format!("t-{scope}"), "scopes": [scope] })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.json());
+        r.json()["token"].as_str().unwrap().to_owned()
+    }
+}
