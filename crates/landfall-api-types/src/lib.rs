@@ -471,6 +471,23 @@ pub struct StatsReport {
     pub failures: FailureBreakdown,
     /// Health signals (`app_crash`, `app_anr`, WebView errors…) since `since`, most first.
     pub health: Vec<ActionCount>,
+    /// What Landfall streamed from `/blobs/` since `since` (by UTC+8 day; not what a CDN or
+    /// presigned bucket URLs served).
+    pub bytes_served: BytesServed,
+}
+
+/// Downloads by kind: whole bundle zips and per-file delta downloads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BytesServed {
+    pub full: Transfer,
+    pub delta: Transfer,
+}
+
+/// Responses with a body and the bytes they sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Transfer {
+    pub requests: u64,
+    pub bytes: u64,
 }
 
 /// Devices seen in the last day and the last 30 days.

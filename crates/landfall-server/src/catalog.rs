@@ -6,7 +6,7 @@
 //! on the same database arrive through the store's change feed, which [`Catalog::follow`] polls
 //! (every 250 ms: a change is served by every instance within about half a second).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -21,14 +21,32 @@ use tokio::sync::Mutex;
 pub struct AppView {
     /// The app's switches (`expose_metadata`, `allow_device_custom_id`).
     pub settings: AppSettings,
-    /// Every blob a live bundle of the app references: only these are served at `/blobs/`.
-    pub blobs: HashSet<String>,
+    /// Every blob a live bundle of the app references (only these are served at `/blobs/`), and
+    /// what it is.
+    pub blobs: HashMap<String, BlobKind>,
     /// Sorted by `(name, id)`.
     pub channels: Vec<ChannelView>,
     /// device id → channel id.
     pub overrides: HashMap<String, i64>,
     /// bundle version → (manifest file name → stored size), for `manifest_size`.
     pub file_sizes: HashMap<String, HashMap<String, u64>>,
+}
+
+/// What a served blob is: a whole bundle zip, or one file of a delta (manifest) download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BlobKind {
+    Full,
+    Delta,
+}
+
+impl BlobKind {
+    /// The name in `/metrics` labels and stats reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlobKind::Full => "full",
+            BlobKind::Delta => "delta",
+        }
+    }
 }
 
 /// Path under the public URL where a blob is served.
@@ -104,10 +122,13 @@ impl Catalog {
         self.apps.load().get(app_id).cloned()
     }
 
-    /// Whether a live bundle of any app references this blob (deleted bundles stop being served
-    /// the moment the catalog reloads after the delete).
-    pub fn serves_blob(&self, key: &str) -> bool {
-        self.apps.load().values().any(|a| a.blobs.contains(key))
+    /// The app and kind of a blob a live bundle references, or `None` (deleted bundles stop being
+    /// served the moment the catalog reloads after the delete).
+    pub fn serves_blob(&self, key: &str) -> Option<(String, BlobKind)> {
+        self.apps
+            .load()
+            .iter()
+            .find_map(|(app, a)| a.blobs.get(key).map(|k| (app.clone(), *k)))
     }
 
     /// Publish one device's stored channel (after the store has it), without a full reload.
@@ -272,11 +293,18 @@ async fn build_view(store: &dyn Store, app_id: &str) -> Result<AppView, StoreErr
         .into_iter()
         .map(|o| (o.device_id, o.channel_id))
         .collect();
-    let mut blobs = HashSet::new();
+    let mut blobs = HashMap::new();
     for b in store.list_bundles(app_id).await? {
         for v in &b.variants {
-            blobs.extend(v.blob_sha256.iter().cloned());
-            blobs.extend(v.manifest.iter().map(|f| f.blob_sha256.clone()));
+            for f in &v.manifest {
+                blobs
+                    .entry(f.blob_sha256.clone())
+                    .or_insert(BlobKind::Delta);
+            }
+            // A zip that is also some bundle's file (unlikely) counts as a zip.
+            if let Some(sha) = &v.blob_sha256 {
+                blobs.insert(sha.clone(), BlobKind::Full);
+            }
         }
     }
     Ok(AppView {

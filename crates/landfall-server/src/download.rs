@@ -4,14 +4,105 @@
 //! forever. `Range` (single range) answers 206 — the Android plugin appends to its partial file on
 //! resume, so a 200 to a resume would corrupt the bundle. Never a `Content-Encoding`.
 
-use axum::body::Body;
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use landfall_core::analytics::cst_day;
 use landfall_store::blob::is_blob_key;
+use landfall_store::{now_ms, DownloadCount, Store, StoreResult};
+use parking_lot::Mutex;
+use prometheus_client::metrics::counter::Counter;
 use tokio_util::io::ReaderStream;
 
+use crate::catalog::BlobKind;
 use crate::state::Shared;
+
+/// Downloads streamed per app, UTC+8 day and kind since the last [`Tally::flush`]: what the
+/// stats report's "bytes served" reads once flushed (every minute, and at shutdown).
+#[derive(Debug, Default)]
+pub struct Tally {
+    counts: Mutex<HashMap<(String, i64, BlobKind), (u64, u64)>>,
+}
+
+impl Tally {
+    fn add(&self, app: String, kind: BlobKind, bytes: u64) {
+        let mut counts = self.counts.lock();
+        let c = counts.entry((app, cst_day(now_ms()), kind)).or_default();
+        c.0 += 1;
+        c.1 += bytes;
+    }
+
+    /// Write what was counted into the store's daily rollup; on failure it is kept for the next
+    /// flush.
+    pub async fn flush(&self, store: &dyn Store) -> StoreResult<()> {
+        let taken: Vec<DownloadCount> = self
+            .counts
+            .lock()
+            .drain()
+            .map(|((app_id, day, kind), (requests, bytes))| DownloadCount {
+                app_id,
+                day,
+                kind: kind.as_str().to_owned(),
+                requests,
+                bytes,
+            })
+            .collect();
+        if let Err(e) = store.add_downloads(&taken).await {
+            let mut counts = self.counts.lock();
+            for c in taken {
+                let kind = if c.kind == "full" {
+                    BlobKind::Full
+                } else {
+                    BlobKind::Delta
+                };
+                let e = counts.entry((c.app_id, c.day, kind)).or_default();
+                e.0 += c.requests;
+                e.1 += c.bytes;
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
+/// A blob body that counts what it sends: into `/metrics` as it goes, into the [`Tally`] when
+/// the response ends (completed or cut off).
+struct Counted {
+    inner: ReaderStream<Pin<Box<dyn tokio::io::AsyncRead + Send>>>,
+    sent: u64,
+    bytes: Counter,
+    app: String,
+    kind: BlobKind,
+    state: Shared,
+}
+
+impl Stream for Counted {
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let next = Pin::new(&mut this.inner).poll_next(cx);
+        if let Poll::Ready(Some(Ok(chunk))) = &next {
+            this.sent += chunk.len() as u64;
+            this.bytes.inc_by(chunk.len() as u64);
+        }
+        next
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.state
+            .downloads
+            .add(std::mem::take(&mut self.app), self.kind, self.sent);
+    }
+}
 
 /// A parsed single byte range: `start..end` (end exclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,9 +178,12 @@ pub async fn blob(
     headers: HeaderMap,
 ) -> Response {
     // Only blobs of live bundles: a deleted bundle stops being served at once.
-    if !is_blob_key(&key) || !s.catalog.serves_blob(&key) {
+    if !is_blob_key(&key) {
         return not_found();
     }
+    let Some((app, kind)) = s.catalog.serves_blob(&key) else {
+        return not_found();
+    };
     let size = match s.blobs.size(&key).await {
         Ok(Some(n)) => n,
         Ok(None) => return not_found(),
@@ -161,12 +255,16 @@ pub async fn blob(
         Ok(None) => return not_found(),
         Err(e) => return crate::error::HttpError::blobs(e).into_response(),
     };
-    builder
-        .body(Body::from_stream(ReaderStream::with_capacity(
-            body,
-            256 * 1024,
-        )))
-        .unwrap_or_default()
+    s.metrics.download_started(kind);
+    let counted = Counted {
+        inner: ReaderStream::with_capacity(body, 256 * 1024),
+        sent: 0,
+        bytes: s.metrics.bytes_counter(kind),
+        app,
+        kind,
+        state: s.clone(),
+    };
+    builder.body(Body::from_stream(counted)).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod download;
 pub mod error;
 pub mod icp;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod plugin;
 pub mod recorder;
@@ -57,6 +58,11 @@ pub fn build_router(state: Shared) -> Router {
         .route("/blobs/{key}", get(download::blob))
         .route("/icp/{app_id}", get(icp::public_display))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics::scrape))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::label_route,
+        ))
         .layer(axum::middleware::from_fn(limits::plugin_413));
     let api = Router::new()
         .route("/apps", post(apps::create).get(apps::list))
@@ -106,6 +112,10 @@ pub fn build_router(state: Shared) -> Router {
         .route("/openapi.json", get(openapi::document))
         .route("/limits", get(admin::tokens::limits))
         .merge(icp::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::label_route,
+        ))
         .fallback(|| async {
             error::HttpError::not_found(
                 "no_such_route",
@@ -123,6 +133,10 @@ pub fn build_router(state: Shared) -> Router {
             icp::count_requests,
         ))
         .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 
@@ -230,6 +244,23 @@ async fn maintenance(state: Shared, mut stop: tokio::sync::watch::Receiver<bool>
     }
 }
 
+/// Write the download tally into the store every minute, and once more when stopping.
+async fn flush_downloads(state: Shared, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        let stopping = tokio::select! {
+            _ = tick.tick() => false,
+            _ = stop.changed() => true,
+        };
+        if let Err(e) = state.downloads.flush(state.store.as_ref()).await {
+            tracing::warn!(error = %e, "writing download counts failed; will retry");
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
 /// Delete raw `/stats` events past the retention (rollups stay).
 async fn prune_stats(state: &Shared) {
     let before = landfall_store::now_ms() - state.settings.stats_retention.as_millis() as i64;
@@ -317,11 +348,13 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         blobs,
         catalog,
         devices,
+        metrics: metrics::Metrics::new(&stats),
         stats,
         settings: settings.clone(),
         tmp_dir,
         icp,
         auth_failures: Default::default(),
+        downloads: Default::default(),
     });
     // Writes made through other instances on the same database.
     let follower = {
@@ -333,6 +366,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
                 .await
         })
     };
+    let tally = tokio::spawn(flush_downloads(state.clone(), stop_rx.clone()));
     let upkeep = tokio::spawn(maintenance(state.clone(), stop_rx));
     let bound = listener.local_addr().unwrap_or(settings.listen);
     // The bound address (the real port with `--listen 127.0.0.1:0`), whatever the log filter.
@@ -354,6 +388,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let _ = flusher.await;
     let _ = follower.await;
     let _ = upkeep.await;
+    let _ = tally.await;
     tracing::info!("stopped cleanly");
     Ok(())
 }

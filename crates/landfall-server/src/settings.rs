@@ -45,6 +45,19 @@ pub enum DownloadMode {
     Presign,
 }
 
+/// Who may read the Prometheus `/metrics` endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricsAccess {
+    /// `/metrics` answers 404.
+    Off,
+    /// A bearer token (or session) with read access to every app (`*:read`) is needed.
+    #[default]
+    Token,
+    /// Anyone who can reach the port (put it behind a firewall or a private listener).
+    Open,
+}
+
 /// Flags of `landfall serve` (each also readable from its `LANDFALL_*` variable).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ServeArgs {
@@ -112,6 +125,9 @@ pub struct ServeArgs {
     /// Days raw `/stats` events are kept; daily rollups and install records stay [default: 90].
     #[arg(long, env = "LANDFALL_STATS_RETENTION_DAYS", value_name = "DAYS")]
     pub stats_retention_days: Option<u32>,
+    /// Prometheus `/metrics`: off, token (needs a `*:read` token) or open [default: token].
+    #[arg(long, env = "LANDFALL_METRICS", value_enum)]
+    pub metrics: Option<MetricsAccess>,
     /// Largest bundle zip accepted, in bytes [default: 268435456].
     #[arg(long, env = "LANDFALL_MAX_BUNDLE_BYTES")]
     pub max_bundle_bytes: Option<u64>,
@@ -145,6 +161,7 @@ pub struct FileSettings {
     pub trusted_proxies: Option<Vec<String>>,
     pub blob_gc_grace: Option<u64>,
     pub stats_retention_days: Option<u32>,
+    pub metrics: Option<MetricsAccess>,
     /// Bucket credentials when the AWS environment variables are not set.
     pub s3: Option<S3Credentials>,
     pub max_bundle_bytes: Option<u64>,
@@ -202,6 +219,8 @@ pub struct Settings {
     pub blob_gc_grace: Duration,
     /// How long raw `/stats` events are kept (rollups stay).
     pub stats_retention: Duration,
+    /// Who may read `/metrics`.
+    pub metrics: MetricsAccess,
     pub max_bundle_bytes: u64,
     pub timeouts: Timeouts,
 }
@@ -328,6 +347,7 @@ impl Settings {
             delivery,
             blob_gc_grace,
             stats_retention: Duration::from_secs(u64::from(retention_days) * 86_400),
+            metrics: args.metrics.or(file.metrics).unwrap_or_default(),
             timeouts,
             listen: args
                 .listen

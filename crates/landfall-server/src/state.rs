@@ -28,6 +28,10 @@ pub struct AppState {
     pub icp: crate::icp::IcpState,
     /// Slows repeated failed token checks per source IP.
     pub auth_failures: crate::admin::auth::FailureLimiter,
+    /// What `/metrics` exports.
+    pub metrics: crate::metrics::Metrics,
+    /// Bytes streamed from `/blobs/` not yet in the store's daily rollup.
+    pub downloads: crate::download::Tally,
 }
 
 impl std::fmt::Debug for AppState {

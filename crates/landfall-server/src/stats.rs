@@ -13,9 +13,14 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use landfall_store::{now_ms, StatEvent, Store, StoreError};
 use parking_lot::Mutex;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// Most events written in one transaction.
@@ -48,6 +53,29 @@ impl Default for StatsLimits {
 struct Job {
     events: Vec<StatEvent>,
     done: oneshot::Sender<Result<(), String>>,
+    queued: Instant,
+}
+
+/// What the writer counts for `/metrics`.
+#[derive(Clone)]
+struct WriterMetrics {
+    /// Queued → durable, per request (the ingest lag a device waits for).
+    lag: Histogram,
+    /// Events written, by outcome (`stored`, `duplicate`, `failed`).
+    events: Family<[(&'static str, &'static str); 1], Counter>,
+    /// Shared commits (each holds one or more requests).
+    commits: Counter,
+}
+
+impl Default for WriterMetrics {
+    fn default() -> Self {
+        Self {
+            // 0.5 ms … ~16 s.
+            lag: Histogram::new(exponential_buckets(0.000_5, 2.0, 16)),
+            events: Family::default(),
+            commits: Counter::default(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -65,6 +93,7 @@ pub struct StatsSink {
     dropped: Mutex<HashMap<String, Arc<AtomicU64>>>,
     /// The app of every commit that stored new events (for live views).
     live: broadcast::Sender<Arc<str>>,
+    metrics: WriterMetrics,
 }
 
 impl std::fmt::Debug for StatsSink {
@@ -89,14 +118,40 @@ impl StatsSink {
     pub fn start(store: Arc<dyn Store>, limits: StatsLimits) -> Arc<Self> {
         let (queue, rx) = mpsc::channel(QUEUE);
         let (live, _) = broadcast::channel(256);
-        tokio::spawn(write_loop(store, rx, live.clone()));
+        let metrics = WriterMetrics::default();
+        tokio::spawn(write_loop(store, rx, live.clone(), metrics.clone()));
         Arc::new(Self {
             queue,
             limits,
             window: Mutex::new(Window::default()),
             dropped: Mutex::new(HashMap::new()),
             live,
+            metrics,
         })
+    }
+
+    /// Requests waiting for a commit.
+    pub fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
+    /// Register the writer's counters (and the dropped-event total) in the `/metrics` registry.
+    pub fn register_metrics(&self, registry: &mut Registry) {
+        registry.register(
+            "stats_ingest_lag_seconds",
+            "Time from a /stats request being queued to its events being durable",
+            self.metrics.lag.clone(),
+        );
+        registry.register(
+            "stats_events",
+            "Stats events, by outcome (stored, duplicate of a stored one, failed, dropped over budget)",
+            self.metrics.events.clone(),
+        );
+        registry.register(
+            "stats_commits",
+            "Shared /stats commits",
+            self.metrics.commits.clone(),
+        );
     }
 
     /// Keep the events within budget; count the rest as dropped. Returns what to store.
@@ -133,6 +188,10 @@ impl StatsSink {
         }
         for (app, n) in dropped {
             let total = self.counter(&app).fetch_add(n, Ordering::Relaxed) + n;
+            self.metrics
+                .events
+                .get_or_create(&[("outcome", "dropped")])
+                .inc_by(n);
             // One line per 1,000 drops at most: the log must not become the flood.
             if total / 1_000 != (total - n) / 1_000 || total == n {
                 tracing::warn!(app = %app, dropped_total = total, "stats over budget dropped");
@@ -169,7 +228,11 @@ impl StatsSink {
         }
         let (done, answer) = oneshot::channel();
         self.queue
-            .send(Job { events, done })
+            .send(Job {
+                events,
+                done,
+                queued: Instant::now(),
+            })
             .await
             .map_err(|_| StatsError::Stopped)?;
         answer
@@ -183,6 +246,7 @@ async fn write_loop(
     store: Arc<dyn Store>,
     mut rx: mpsc::Receiver<Job>,
     live: broadcast::Sender<Arc<str>>,
+    metrics: WriterMetrics,
 ) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
@@ -200,8 +264,13 @@ async fn write_loop(
         for j in &mut jobs {
             all.append(&mut j.events);
         }
-        let result = match store.insert_stats(&all).await {
+        let written = store.insert_stats(&all).await;
+        let outcome = |o: &'static str| metrics.events.get_or_create(&[("outcome", o)]).clone();
+        let result = match written {
             Ok(fresh) => {
+                metrics.commits.inc();
+                outcome("stored").inc_by(fresh);
+                outcome("duplicate").inc_by(all.len() as u64 - fresh.min(all.len() as u64));
                 if fresh > 0 {
                     let mut apps: Vec<&str> = all.iter().map(|e| e.app_id.as_str()).collect();
                     apps.sort_unstable();
@@ -213,13 +282,18 @@ async fn write_loop(
                 }
                 Ok(())
             }
-            Err(e @ StoreError::Busy(_)) => Err(e.to_string()),
+            Err(e @ StoreError::Busy(_)) => {
+                outcome("failed").inc_by(all.len() as u64);
+                Err(e.to_string())
+            }
             Err(e) => {
+                outcome("failed").inc_by(all.len() as u64);
                 tracing::error!(error = %e, events = all.len(), "storing stats failed");
                 Err(e.to_string())
             }
         };
         for j in jobs {
+            metrics.lag.observe(j.queued.elapsed().as_secs_f64());
             let _ = j.done.send(result.clone());
         }
     }

@@ -122,6 +122,17 @@ CREATE TRIGGER devices_ran_changed AFTER UPDATE OF version_name ON devices
 
 CREATE INDEX devices_by_version ON devices (app_id, version_name, last_seen);
 
+-- Bytes Landfall streamed from /blobs/ per UTC+8 day: whole bundle zips (`full`) and per-file
+-- delta downloads (`delta`). Downloads a CDN or presigned bucket URL serves are not seen here.
+CREATE TABLE downloads_daily (
+    app_id    TEXT NOT NULL,
+    day       BIGINT NOT NULL,
+    kind      TEXT NOT NULL,
+    requests  BIGINT NOT NULL,
+    bytes     BIGINT NOT NULL,
+    PRIMARY KEY (app_id, day, kind)
+);
+
 -- What was stored before this version: every device runs its current bundle (the triggers above
 -- count it), and the raw events kept so far are rolled up (their channel was not recorded).
 INSERT INTO installs (app_id, version_name, device_id, installed_at)

@@ -63,6 +63,16 @@ async fn conformance_story() {
     .await;
 }
 
+#[tokio::test]
+async fn conformance_analytics() {
+    with_db("conformance_analytics", |opts| async move {
+        let store = PgStore::connect_with(opts).await.unwrap();
+        landfall_store::conformance::analytics(&store).await;
+        store.close().await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_feed_is_gapless_under_racing_writers() {
     with_db("catalog_feed", |opts| async move {

@@ -136,6 +136,17 @@ END;
 -- Version distribution of active devices without reading the rows.
 CREATE INDEX devices_by_version ON devices (app_id, version_name, last_seen);
 
+-- Bytes Landfall streamed from /blobs/ per UTC+8 day: whole bundle zips (`full`) and per-file
+-- delta downloads (`delta`). Downloads a CDN or presigned bucket URL serves are not seen here.
+CREATE TABLE downloads_daily (
+    app_id    TEXT NOT NULL,
+    day       INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    requests  INTEGER NOT NULL,
+    bytes     INTEGER NOT NULL,
+    PRIMARY KEY (app_id, day, kind)
+);
+
 -- What was stored before this version: every device runs its current bundle (the triggers above
 -- count it), and the raw events kept so far are rolled up (their channel was not recorded).
 INSERT INTO installs (app_id, version_name, device_id, installed_at)

@@ -11,9 +11,9 @@ use landfall_store::rows::{
 use landfall_store::{
     default_flags, now_ms, App, AppKey, AppSettings, AppSettingsPatch, AuditEntry, Bundle,
     BundleVariantRow, CatalogChange, Channel, ChannelChange, ChannelHistoryEntry, ChannelMove,
-    Device, DeviceFilter, DeviceOverride, DeviceSeen, InsertedBundle, NewBundle, NewChannel,
-    PointChannel, RolloutRow, Scope, StatEvent, StatsData, StatsQuery, Store, StoreError,
-    StoreResult, Token, SET_BY_DEVICE,
+    Device, DeviceFilter, DeviceOverride, DeviceSeen, DownloadCount, InsertedBundle, NewBundle,
+    NewChannel, PointChannel, PoolStatus, RolloutRow, Scope, StatEvent, StatsData, StatsQuery,
+    Store, StoreError, StoreResult, Token, SET_BY_DEVICE,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -1000,6 +1000,22 @@ impl Store for SqliteStore {
 
     async fn stats_data(&self, app_id: &str, query: &StatsQuery) -> StoreResult<StatsData> {
         stats_data_in(&self.pool, app_id, query).await
+    }
+
+    async fn add_downloads(&self, counts: &[DownloadCount]) -> StoreResult<()> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await.map_err(db)?;
+        add_downloads_in(&mut tx, counts).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    fn pool_status(&self) -> Vec<PoolStatus> {
+        vec![
+            pool_status("read", &self.pool),
+            pool_status("write", &self.writer),
+        ]
     }
 
     async fn count_stats(&self, app_id: &str) -> StoreResult<i64> {

@@ -80,6 +80,17 @@ pub const EVENTS: &str = "SELECT version_name, action, platform, version_os, plu
      WHERE app_id = $1 AND day >= $2 AND ($3 IS NULL OR channel = $3) \
      GROUP BY version_name, action, platform, version_os, plugin_version";
 
+/// Add to a day's download tally.
+pub const ADD_DOWNLOADS: &str = "INSERT INTO downloads_daily (app_id, day, kind, requests, bytes) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id, day, kind) DO UPDATE SET \
+     requests = downloads_daily.requests + excluded.requests, \
+     bytes = downloads_daily.bytes + excluded.bytes";
+
+/// Download tallies since a day.
+pub const DOWNLOADS: &str =
+    "SELECT kind, CAST(SUM(requests) AS BIGINT), CAST(SUM(bytes) AS BIGINT) \
+     FROM downloads_daily WHERE app_id = $1 AND day >= $2 GROUP BY kind ORDER BY kind";
+
 /// The rollup key of an event.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DailyKey {
@@ -118,7 +129,7 @@ pub fn in_time_order(events: &[crate::StatEvent]) -> Vec<&crate::StatEvent> {
 }
 
 /// The SQL-store bodies of the analytics methods; expands to inherent functions
-/// `insert_stats_in`, `prune_stats_in` and `stats_data_in`. Needs `sqlx`, `sqlx::Row` and a
+/// `insert_stats_in`, `prune_stats_in`, `stats_data_in`, `add_downloads_in` and `pool_status`. Needs `sqlx`, `sqlx::Row` and a
 /// `db(sqlx::Error) -> StoreError` in scope.
 #[macro_export]
 macro_rules! sql_analytics {
@@ -302,13 +313,57 @@ macro_rules! sql_analytics {
                     events: r.get::<i64, _>(5) as u64,
                 })
                 .collect();
+            let downloads = sqlx::query(a::DOWNLOADS)
+                .bind(app_id)
+                .bind(cst_day(q.since_ms))
+                .fetch_all(pool)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(|r| $crate::DownloadCount {
+                    app_id: app_id.to_owned(),
+                    day: cst_day(q.since_ms),
+                    kind: r.get(0),
+                    requests: r.get::<i64, _>(1) as u64,
+                    bytes: r.get::<i64, _>(2) as u64,
+                })
+                .collect();
             Ok($crate::StatsData {
                 active_day,
                 active_month,
                 versions,
                 releases: out,
                 events,
+                downloads,
             })
+        }
+
+        /// How busy a pool is, for `/metrics`.
+        fn pool_status(name: &'static str, pool: &sqlx::Pool<$db>) -> $crate::PoolStatus {
+            $crate::PoolStatus {
+                name,
+                size: pool.size(),
+                idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                max: pool.options().get_max_connections(),
+            }
+        }
+
+        async fn add_downloads_in(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            counts: &[$crate::DownloadCount],
+        ) -> $crate::StoreResult<()> {
+            for c in counts {
+                sqlx::query($crate::analytics::ADD_DOWNLOADS)
+                    .bind(&c.app_id)
+                    .bind(c.day)
+                    .bind(&c.kind)
+                    .bind(i64::try_from(c.requests).unwrap_or(i64::MAX))
+                    .bind(i64::try_from(c.bytes).unwrap_or(i64::MAX))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db)?;
+            }
+            Ok(())
         }
 
         async fn prune_stats_in(

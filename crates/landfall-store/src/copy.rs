@@ -326,6 +326,19 @@ pub static TABLES: &[Table] = &[
         derived: false,
     },
     Table {
+        name: "downloads_daily",
+        columns: &[
+            text("app_id"),
+            int("day"),
+            text("kind"),
+            int("requests"),
+            int("bytes"),
+        ],
+        key: &["app_id", "day", "kind"],
+        generated_id: None,
+        derived: false,
+    },
+    Table {
         name: "audit_log",
         columns: &[
             int("id"),

@@ -160,6 +160,11 @@ pub trait Store: Send + Sync + 'static {
     async fn prune_stats(&self, before_ms: i64) -> StoreResult<u64>;
     /// The aggregates of an app's stats report.
     async fn stats_data(&self, app_id: &str, query: &StatsQuery) -> StoreResult<StatsData>;
+    /// Add streamed-download tallies to the daily rollup (`day`, `requests`, `bytes` are summed
+    /// into what is there), in one transaction.
+    async fn add_downloads(&self, counts: &[DownloadCount]) -> StoreResult<()>;
+    /// The connection pools and how busy they are.
+    fn pool_status(&self) -> Vec<PoolStatus>;
     async fn count_stats(&self, app_id: &str) -> StoreResult<i64>;
     async fn list_audit(
         &self,

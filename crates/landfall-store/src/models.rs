@@ -313,6 +313,32 @@ pub struct StatsData {
     pub releases: Vec<ReleaseData>,
     /// Events since `since_ms` (by UTC+8 day), per dimension.
     pub events: Vec<EventCount>,
+    /// Downloads Landfall streamed since `since_ms` (by UTC+8 day), per kind.
+    pub downloads: Vec<DownloadCount>,
+}
+
+/// Bytes streamed from `/blobs/` for one app, day and kind (`full` zip or `delta` file).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DownloadCount {
+    pub app_id: String,
+    /// UTC+8 day number (see `landfall_core::analytics::cst_day`).
+    pub day: i64,
+    pub kind: String,
+    pub requests: u64,
+    pub bytes: u64,
+}
+
+/// How busy one connection pool is (for `/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// `read`, `write` (SQLite's single writer) or `main`.
+    pub name: &'static str,
+    /// Open connections.
+    pub size: u32,
+    /// Open and idle.
+    pub idle: u32,
+    /// The most it opens.
+    pub max: u32,
 }
 
 /// Install counters of one bundle.

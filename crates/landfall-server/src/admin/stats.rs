@@ -12,8 +12,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
 use futures::Stream;
 use landfall_api_types::{
-    ActionCount, ActiveDevices, AdoptionPoint, FailureBreakdown, InstallCounts, KeyCount,
-    Milestones, ReleaseStats, StatsReport, VersionShare,
+    ActionCount, ActiveDevices, AdoptionPoint, BytesServed, FailureBreakdown, InstallCounts,
+    KeyCount, Milestones, ReleaseStats, StatsReport, Transfer, VersionShare,
 };
 use landfall_core::analytics::{
     histogram_quantile, install_step, is_health, rate, share_of, time_reaching, InstallStep,
@@ -163,6 +163,18 @@ pub fn build(app_id: &str, q: &StatsQuery, data: StatsData) -> StatsReport {
             .collect()
     };
 
+    let mut bytes_served = BytesServed::default();
+    for d in &data.downloads {
+        let t = match d.kind.as_str() {
+            "full" => &mut bytes_served.full,
+            "delta" => &mut bytes_served.delta,
+            _ => continue,
+        };
+        *t = Transfer {
+            requests: t.requests + d.requests,
+            bytes: t.bytes + d.bytes,
+        };
+    }
     let active = data.active_month;
     let releases = data
         .releases
@@ -192,6 +204,7 @@ pub fn build(app_id: &str, q: &StatsQuery, data: StatsData) -> StatsReport {
             by_plugin: keyed(by_plugin),
         },
         health: actions(health),
+        bytes_served,
     }
 }
 

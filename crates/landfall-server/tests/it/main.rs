@@ -5,6 +5,7 @@ mod corpus;
 mod crypto;
 mod hardening;
 mod icp;
+mod metrics;
 mod parity;
 mod plugin;
 mod snapshots;

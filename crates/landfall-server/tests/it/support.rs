@@ -49,10 +49,15 @@ impl Reply {
 
 impl TestApp {
     pub async fn new() -> Self {
-        Self::new_with_limit(8 << 20).await
+        Self::new_with(|_| {}).await
     }
 
     pub async fn new_with_limit(max_bundle_bytes: u64) -> Self {
+        Self::new_with(|a| a.max_bundle_bytes = Some(max_bundle_bytes)).await
+    }
+
+    /// A fresh app server whose `landfall serve` flags `tweak` changes.
+    pub async fn new_with(tweak: impl FnOnce(&mut landfall_server::ServeArgs)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         // SQLite in the data dir, or a fresh PostgreSQL database on the PostgreSQL pass.
         let pg = match on_postgres() {
@@ -84,14 +89,19 @@ impl TestApp {
             )
             .await
             .unwrap();
-        let settings = Settings::resolve(&landfall_server::ServeArgs {
+        let mut args = landfall_server::ServeArgs {
             data_dir: Some(dir.path().to_owned()),
             database: pg.as_ref().map(|pg| pg.url().to_owned()),
-            max_bundle_bytes: Some(max_bundle_bytes),
+            max_bundle_bytes: Some(8 << 20),
             ..Default::default()
-        })
-        .unwrap();
+        };
+        tweak(&mut args);
+        let settings = Settings::resolve(&args).unwrap();
         let documents = Arc::new(LocalBlobStore::open(dir.path().join("icp-documents")).unwrap());
+        let stats = landfall_server::stats::StatsSink::start(
+            store.clone(),
+            landfall_server::stats::StatsLimits::default(),
+        );
         let state = Arc::new(AppState {
             store: store.clone(),
             delivery: landfall_server::delivery::Delivery::new(
@@ -101,16 +111,15 @@ impl TestApp {
             blobs,
             catalog: Catalog::new(),
             devices: Arc::new(DeviceRecorder::default()),
-            stats: landfall_server::stats::StatsSink::start(
-                store.clone(),
-                landfall_server::stats::StatsLimits::default(),
-            ),
+            metrics: landfall_server::metrics::Metrics::new(&stats),
+            stats,
             settings,
             tmp_dir: tmp,
             icp: landfall_server::icp::IcpState::new(opened.icp, documents)
                 .await
                 .unwrap(),
             auth_failures: Default::default(),
+            downloads: Default::default(),
         });
         Self {
             router: build_router(state.clone()),
@@ -262,5 +271,20 @@ impl TestApp {
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.json());
         r.json()["token"].as_str().unwrap().to_owned()
+    }
+}
+
+impl TestApp {
+    /// A request outside `/api/v1` with a bearer token (e.g. `/metrics`).
+    pub async fn api_raw_path(&self, method: &str, path: &str, token: &str) -> Reply {
+        self.send(
+            Request::builder()
+                .method(method)
+                .uri(path)
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
     }
 }

@@ -735,6 +735,15 @@ pub async fn copy_fixture(s: &dyn Store, icp: &dyn crate::icp::IcpStore) {
     ])
     .await
     .unwrap();
+    s.add_downloads(&[DownloadCount {
+        app_id: app.into(),
+        day: 20_454,
+        kind: "delta".into(),
+        requests: 3,
+        bytes: 12_345,
+    }])
+    .await
+    .unwrap();
     let admin = [Scope::parse("*:admin").unwrap()];
     s.create_token("ci-2", &"12".repeat(32), &admin)
         .await
@@ -900,4 +909,172 @@ pub async fn catalog_feed(s: &(dyn Store + 'static)) {
         .unwrap();
     let next = s.catalog_changes(start, 10).await.unwrap();
     assert_eq!(next[0].seq, start + all as i64 + 1);
+}
+
+/// The analytics rollups: events counted once per day and dimension (a retried batch changes
+/// nothing), install transitions from stats and from check-ins, download tallies summed, and raw
+/// events pruned while every rollup stays.
+pub async fn analytics(s: &dyn Store) {
+    use landfall_core::analytics::{cst_day, ADOPTION_BUCKET_MS, DAY_MS};
+    let app = "com.example.stats";
+    s.create_app(app, "Stats", "admin").await.unwrap();
+    let t0 = 1_767_225_600_000; // 2026-01-01 00:00 UTC = 08:00 in China
+    let ev = |device: &str, action: &str, version: &str, at: i64| StatEvent {
+        app_id: app.into(),
+        device_id: device.into(),
+        action: action.into(),
+        version_name: version.into(),
+        old_version_name: "builtin".into(),
+        platform: "android".into(),
+        plugin_version: "7.1.0".into(),
+        at,
+        received_at: t0 + 3_600_000,
+        metadata: None,
+        version_os: "14".into(),
+        custom_id: String::new(),
+        is_emulator: false,
+        is_prod: true,
+        key_id: String::new(),
+        channel: String::new(),
+    };
+    // Device a: downloads 1.1.0 (90 s), fails once, runs it. Device b: fails twice, never runs it.
+    let batch = vec![
+        ev("a", "set", "1.1.0", t0 + 90_000),
+        ev("a", "download_zip_start", "1.1.0", t0),
+        ev("a", "checksum_fail", "1.1.0", t0 + 1_000),
+        ev("b", "download_zip_start", "1.1.0", t0),
+        ev("b", "download_fail", "1.1.0", t0 + 1_000),
+        ev("b", "download_fail", "1.1.0", t0 + 2_000),
+        ev("b", "app_crash", "builtin", t0 + 3_000),
+    ];
+    assert_eq!(s.insert_stats(&batch).await.unwrap(), 7);
+    assert_eq!(s.insert_stats(&batch).await.unwrap(), 0, "a retried batch");
+    // Device c never sends stats: its check-in running 1.1.0 counts as an install at first sight.
+    let seen = DeviceSeen {
+        app_id: app.into(),
+        device_id: "c".into(),
+        platform: "ios".into(),
+        version_build: "1.0".into(),
+        version_code: "1".into(),
+        version_os: "17.4".into(),
+        version_name: "1.1.0".into(),
+        plugin_version: "7.1.0".into(),
+        custom_id: String::new(),
+        is_emulator: false,
+        is_prod: true,
+        install_source: String::new(),
+        channel: "beta".into(),
+        key_id: String::new(),
+        seen_at: t0 + 2 * ADOPTION_BUCKET_MS,
+    };
+    s.upsert_devices(std::slice::from_ref(&seen)).await.unwrap();
+    // Seen again, and device a's check-in after its `set`: nothing is counted twice.
+    let again = DeviceSeen {
+        seen_at: t0 + DAY_MS,
+        ..seen.clone()
+    };
+    let a = DeviceSeen {
+        device_id: "a".into(),
+        seen_at: t0 + DAY_MS,
+        ..seen.clone()
+    };
+    s.upsert_devices(&[again, a]).await.unwrap();
+    // An event after the check-in carries the device's channel.
+    assert_eq!(
+        s.insert_stats(&[ev("c", "app_anr", "1.1.0", t0 + DAY_MS)])
+            .await
+            .unwrap(),
+        1
+    );
+    s.add_downloads(&[
+        DownloadCount {
+            app_id: app.into(),
+            day: cst_day(t0),
+            kind: "full".into(),
+            requests: 2,
+            bytes: 2_000,
+        },
+        DownloadCount {
+            app_id: app.into(),
+            day: cst_day(t0),
+            kind: "delta".into(),
+            requests: 5,
+            bytes: 300,
+        },
+    ])
+    .await
+    .unwrap();
+    s.add_downloads(&[DownloadCount {
+        app_id: app.into(),
+        day: cst_day(t0) + 1,
+        kind: "full".into(),
+        requests: 1,
+        bytes: 1_000,
+    }])
+    .await
+    .unwrap();
+
+    let query = StatsQuery {
+        since_ms: t0 - DAY_MS,
+        now_ms: t0 + DAY_MS + 1,
+        bundle: Some("1.1.0".into()),
+        channel: None,
+        releases: 5,
+    };
+    let check = |d: &StatsData| {
+        assert_eq!((d.active_day, d.active_month), (2, 2), "devices a and c");
+        assert_eq!(d.versions, vec![("1.1.0".to_owned(), 2)]);
+        let r = &d.releases[0];
+        assert_eq!(r.version_name, "1.1.0");
+        assert_eq!(r.released_at, Some(t0), "not uploaded: its first adoption");
+        assert_eq!((r.attempted, r.installed, r.first_try), (3, 2, 1));
+        assert_eq!(r.adoption, vec![(t0, 1), (t0 + 2 * ADOPTION_BUCKET_MS, 1)]);
+        assert_eq!(
+            r.durations,
+            vec![(61, 1)],
+            "90 s is in the 1–2 minute bucket"
+        );
+        let count = |action: &str| -> u64 {
+            d.events
+                .iter()
+                .filter(|e| e.action == action)
+                .map(|e| e.events)
+                .sum()
+        };
+        assert_eq!(
+            (count("download_fail"), count("checksum_fail"), count("set")),
+            (2, 1, 1)
+        );
+        assert_eq!((count("app_crash"), count("app_anr")), (1, 1));
+        let downloads: Vec<_> = d
+            .downloads
+            .iter()
+            .map(|c| (c.kind.as_str(), c.requests, c.bytes))
+            .collect();
+        assert_eq!(downloads, [("delta", 5, 300), ("full", 3, 3_000)]);
+    };
+    check(&s.stats_data(app, &query).await.unwrap());
+    // One channel: only the event recorded after device c checked in on `beta`.
+    let beta = s
+        .stats_data(
+            app,
+            &StatsQuery {
+                channel: Some("beta".into()),
+                ..query.clone()
+            },
+        )
+        .await
+        .unwrap();
+    let actions: Vec<_> = beta.events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["app_anr"]);
+    assert_eq!(beta.active_month, 2, "devices a and c run on beta");
+    // Raw events expire; what reports read stays.
+    assert_eq!(s.count_stats(app).await.unwrap(), 8);
+    assert_eq!(s.prune_stats(t0 + 3_600_001).await.unwrap(), 8);
+    assert_eq!(s.count_stats(app).await.unwrap(), 0);
+    check(&s.stats_data(app, &query).await.unwrap());
+    // Pools are reported.
+    let pools = s.pool_status();
+    assert!(!pools.is_empty());
+    assert!(pools.iter().all(|p| p.size <= p.max && p.idle <= p.size));
 }

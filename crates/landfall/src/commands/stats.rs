@@ -76,6 +76,19 @@ fn human(r: &StatsReport, lang: Lang) {
         r.active_devices.month,
         t("in 30 days", "（近 30 天）")
     );
+    let served = &r.bytes_served;
+    outln!(
+        "{}: {} {} ({} {}) · {} {} ({} {})",
+        t("served by Landfall", "Landfall 已分发"),
+        t("full", "完整包"),
+        output::size(served.full.bytes),
+        served.full.requests,
+        t("downloads", "次下载"),
+        t("delta", "增量"),
+        output::size(served.delta.bytes),
+        served.delta.requests,
+        t("files", "个文件"),
+    );
     outln!("");
 
     let mut versions = Table::new(&[

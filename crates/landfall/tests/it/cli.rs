@@ -3,7 +3,7 @@
 use crate::support::{landfall, refused_addr, run, run_cli};
 
 /// The subcommands of `landfall`, with a word of their `--help` description.
-const SUBCOMMANDS: [(&str, &str); 11] = [
+const SUBCOMMANDS: [(&str, &str); 12] = [
     ("serve", "Run the update server"),
     ("app", "Manage apps"),
     ("bundle", "Upload, list and delete bundles"),
@@ -12,6 +12,7 @@ const SUBCOMMANDS: [(&str, &str); 11] = [
     ("token", "Manage admin API tokens"),
     ("key", "Bundle-signing keys"),
     ("audit", "content-change audit log"),
+    ("stats", "Release metrics"),
     ("status", "Check that the server answers"),
     ("icp", "ICP filing"),
     ("migrate", "Run the database migrations"),

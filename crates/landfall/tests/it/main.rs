@@ -14,5 +14,6 @@ mod postgres;
 mod readme;
 mod restart;
 mod scale_out;
+mod stats_cli;
 mod support;
 mod upgrade;
