@@ -29,6 +29,15 @@
 //! | `POST /api/v1/tokens` | [`CreateToken`] → [`TokenCreated`] | `*:admin` |
 //! | `GET /api/v1/tokens` | → `Vec<TokenInfo>` | `*:admin` |
 //! | `DELETE /api/v1/tokens/{id}` | → 204 | `*:admin` |
+//! | `POST /api/v1/session` | [`SignIn`] → [`SessionInfo`] + `landfall_session` cookie | none |
+//! | `GET /api/v1/session` | → [`SessionInfo`] | session cookie |
+//! | `DELETE /api/v1/session` | → 204 (the cookie expired) | session cookie |
+//! | `DELETE /api/v1/session/all` | → 204 (every session of the user ends) | session cookie |
+//! | `POST /api/v1/session/password` | [`ChangePassword`] → 204 | session cookie |
+//! | `GET /api/v1/users` | → `Vec<UserInfo>` | `*:admin` |
+//! | `POST /api/v1/users` | [`CreateUser`] → [`UserInfo`] (201) | `*:admin` |
+//! | `PATCH /api/v1/users/{username}` | [`UpdateUser`] → [`UserInfo`] | `*:admin` |
+//! | `POST /api/v1/users/{username}/password` | [`SetPassword`] → 204 | `*:admin` |
 //! | `GET /api/v1/openapi.json` | → OpenAPI 3.1 document | none |
 //!
 //! Every error is [`ApiError`] `{"error": "<stable_code>", "message": "<what to do>"}` with a 4xx/5xx status.
@@ -452,6 +461,93 @@ pub struct TokenCreated {
     pub info: TokenInfo,
     pub token: String,
 }
+
+/// A role granted to a user on one app id or on `*`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RoleGrant {
+    /// An app id, or `*` for every app.
+    pub app: String,
+    /// `viewer` (read), `releaser` (upload and channel moves) or `admin`.
+    pub role: String,
+}
+
+/// A person who signs in (never the password).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UserInfo {
+    pub username: String,
+    pub roles: Vec<RoleGrant>,
+    pub created_at: i64,
+    /// When the user was disabled (absent while enabled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<i64>,
+}
+
+/// `POST /session`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SignIn {
+    pub username: String,
+    pub password: String,
+}
+
+/// Answer of `POST`/`GET /session`. The secret travels only in the `landfall_session` cookie.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SessionInfo {
+    pub user: UserInfo,
+    /// Send as `X-CSRF-Token` with every request other than GET/HEAD/OPTIONS.
+    pub csrf_token: String,
+    /// When the session ends at the latest (epoch ms); 12 h without use end it sooner.
+    pub expires_at: i64,
+}
+
+/// `POST /session/password`: change one's own password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChangePassword {
+    pub current: String,
+    pub new: String,
+}
+
+/// `POST /users`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CreateUser {
+    pub username: String,
+    /// At least 10 characters.
+    pub password: String,
+    pub roles: Vec<RoleGrant>,
+}
+
+/// `PATCH /users/{username}`: absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UpdateUser {
+    /// Replaces every grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<RoleGrant>>,
+    /// `true` disables the user and ends its sessions; `false` enables it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+}
+
+/// `POST /users/{username}/password`: an admin sets a user's password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SetPassword {
+    pub password: String,
+}
+
+macro_rules! redacted_debug {
+    ($ty:ident { $($field:ident),* } hides { $($secret:ident),* }) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))*
+                    $(.field(stringify!($secret), &"<redacted>"))*
+                    .finish()
+            }
+        }
+    };
+}
+redacted_debug!(SignIn { username } hides { password });
+redacted_debug!(ChangePassword {} hides { current, new });
+redacted_debug!(CreateUser { username, roles } hides { password });
+redacted_debug!(SetPassword {} hides { password });
 
 /// Answer of `GET /apps/{app}/stats`: release metrics (see ARCHITECTURE.md, "Release analytics").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

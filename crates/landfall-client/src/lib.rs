@@ -31,10 +31,12 @@ pub use error::{Error, ErrorKind};
 pub use landfall_api_types::{
     AddKey, ApiError, AppInfo, AuditInfo, BundleInfo, ChannelFlagsInfo, ChannelFlagsPatch,
     ChannelInfo, CreateApp, CreateChannel, CreateToken, DeltaInfo, DeviceInfo, ExternalBundle,
-    FileSignatures, HistoryEntry, KeyInfo, OverrideInfo, ReplacedOverride, Rollback, RolloutInfo,
-    ServerLimits, SetOverride, StatsReport, TokenCreated, TokenInfo, UpdateApp, UpdateChannel,
-    UploadParams, UploadResult,
+    FileSignatures, HistoryEntry, KeyInfo, OverrideInfo, ReplacedOverride, RoleGrant, Rollback,
+    RolloutInfo, ServerLimits, SessionInfo, SetOverride, SetPassword, SignIn, StatsReport,
+    TokenCreated, TokenInfo, UpdateApp, UpdateChannel, UpdateUser, UploadParams, UploadResult,
+    UserInfo,
 };
+pub use landfall_api_types::{ChangePassword, CreateUser};
 
 fn too_large(path: &Path, len: u64, max: u64) -> Error {
     Error::Api {
@@ -92,6 +94,27 @@ pub struct Client {
     http: reqwest::Client,
     base: Url,
     token: Option<String>,
+    /// A signed-in session instead of a token: the cookie's value and the CSRF token.
+    session: Option<(String, String)>,
+}
+
+/// Name of the session cookie `POST /api/v1/session` sets.
+pub const SESSION_COOKIE: &str = "landfall_session";
+
+/// Answer of [`Client::sign_in`]: the session and the cookie's value (its secret).
+#[derive(Clone)]
+pub struct SignedIn {
+    pub info: SessionInfo,
+    pub cookie: String,
+}
+
+impl fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("info", &self.info)
+            .field("cookie", &"<redacted>")
+            .finish()
+    }
 }
 
 impl fmt::Debug for Client {
@@ -99,6 +122,7 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base", &self.base.as_str())
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("session", &self.session.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -124,7 +148,20 @@ impl Client {
             .build()
             .map_err(|e| invalid(&e.to_string()))?;
         let token = token.filter(|t| !t.trim().is_empty());
-        Ok(Self { http, base, token })
+        Ok(Self {
+            http,
+            base,
+            token,
+            session: None,
+        })
+    }
+
+    /// This client acting as a signed-in user: every request carries the session cookie and,
+    /// as the server requires for anything but GET/HEAD/OPTIONS, the `X-CSRF-Token`.
+    pub fn with_session(mut self, signed_in: &SignedIn) -> Self {
+        self.token = None;
+        self.session = Some((signed_in.cookie.clone(), signed_in.info.csrf_token.clone()));
+        self
     }
 
     /// The server's base URL.
@@ -482,6 +519,100 @@ impl Client {
         self.empty(self.req(Method::DELETE, url)).await
     }
 
+    // ---- users and sessions ----------------------------------------------------------------
+
+    /// `GET /api/v1/users`.
+    pub async fn list_users(&self) -> Result<Vec<UserInfo>> {
+        self.json(self.req(Method::GET, self.api(&["users"]))).await
+    }
+
+    /// `POST /api/v1/users`.
+    pub async fn create_user(&self, body: &CreateUser) -> Result<UserInfo> {
+        let url = self.api(&["users"]);
+        self.json(self.req(Method::POST, url).json(body)).await
+    }
+
+    /// `PATCH /api/v1/users/{username}`: new roles, disable or enable.
+    pub async fn update_user(&self, username: &str, body: &UpdateUser) -> Result<UserInfo> {
+        let url = self.api(&["users", username]);
+        self.json(self.req(Method::PATCH, url).json(body)).await
+    }
+
+    /// `POST /api/v1/users/{username}/password`: set a user's password (its sessions end).
+    pub async fn set_user_password(&self, username: &str, password: &str) -> Result<()> {
+        let url = self.api(&["users", username, "password"]);
+        let body = SetPassword {
+            password: password.to_owned(),
+        };
+        self.empty(self.req(Method::POST, url).json(&body)).await
+    }
+
+    /// `POST /api/v1/session`: sign in; use the answer with [`Client::with_session`].
+    pub async fn sign_in(&self, username: &str, password: &str) -> Result<SignedIn> {
+        let url = self.api(&["session"]);
+        let body = SignIn {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        };
+        let resp = self
+            .send(
+                self.http
+                    .post(url)
+                    .header(ACCEPT, "application/json")
+                    .json(&body),
+            )
+            .await?;
+        let cookie = resp
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .filter_map(|kv| kv.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+            .map(str::to_owned)
+            .next();
+        let (status, url, bytes) = self.body(resp).await?;
+        let info: SessionInfo = serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
+            url: url.clone(),
+            status: status.as_u16(),
+            cause: e.to_string(),
+        })?;
+        let cookie = cookie.ok_or_else(|| Error::Decode {
+            url,
+            status: status.as_u16(),
+            cause: format!("no {SESSION_COOKIE} cookie in the answer"),
+        })?;
+        Ok(SignedIn { info, cookie })
+    }
+
+    /// `GET /api/v1/session` (with [`Client::with_session`]).
+    pub async fn session(&self) -> Result<SessionInfo> {
+        self.json(self.req(Method::GET, self.api(&["session"])))
+            .await
+    }
+
+    /// `DELETE /api/v1/session`: sign out.
+    pub async fn sign_out(&self) -> Result<()> {
+        self.empty(self.req(Method::DELETE, self.api(&["session"])))
+            .await
+    }
+
+    /// `DELETE /api/v1/session/all`: every session of the user ends.
+    pub async fn sign_out_everywhere(&self) -> Result<()> {
+        self.empty(self.req(Method::DELETE, self.api(&["session", "all"])))
+            .await
+    }
+
+    /// `POST /api/v1/session/password`: change one's own password.
+    pub async fn change_password(&self, current: &str, new: &str) -> Result<()> {
+        let body = ChangePassword {
+            current: current.to_owned(),
+            new: new.to_owned(),
+        };
+        let url = self.api(&["session", "password"]);
+        self.empty(self.req(Method::POST, url).json(&body)).await
+    }
+
     // ---- misc -----------------------------------------------------------------------------
 
     /// `GET /api/v1/openapi.json`.
@@ -528,9 +659,15 @@ impl Client {
             .http
             .request(method, url)
             .header(ACCEPT, "application/json");
-        match &self.token {
-            Some(token) => req.bearer_auth(token),
-            None => req,
+        match (&self.token, &self.session) {
+            (Some(token), _) => req.bearer_auth(token),
+            (None, Some((cookie, csrf))) => req
+                .header(
+                    reqwest::header::COOKIE,
+                    format!("{SESSION_COOKIE}={cookie}"),
+                )
+                .header("x-csrf-token", csrf),
+            (None, None) => req,
         }
     }
 

@@ -109,6 +109,26 @@ pub fn build_router(state: Shared) -> Router {
         .route("/apps/{app}/stats/live", get(admin::stats::live))
         .route("/tokens", post(tokens::create).get(tokens::list))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route(
+            "/session",
+            post(admin::session::sign_in)
+                .get(admin::session::get)
+                .delete(admin::session::sign_out),
+        )
+        .route(
+            "/session/all",
+            axum::routing::delete(admin::session::sign_out_everywhere),
+        )
+        .route("/session/password", post(admin::session::change_password))
+        .route("/users", get(admin::users::list).post(admin::users::create))
+        .route(
+            "/users/{username}",
+            axum::routing::patch(admin::users::update),
+        )
+        .route(
+            "/users/{username}/password",
+            post(admin::users::set_password),
+        )
         .route("/openapi.json", get(openapi::document))
         .route("/limits", get(admin::tokens::limits))
         .merge(icp::router())
@@ -211,7 +231,8 @@ pub async fn sweep_blobs(
 }
 
 /// Background upkeep while serving: forget change-feed entries older than an hour (every
-/// instance has long applied them; one that was stopped reloads everything at start), and on
+/// instance has long applied them; one that was stopped reloads everything at start) and ended
+/// sessions, and on
 /// buckets collect unreferenced blobs older than the grace period every hour.
 async fn maintenance(state: Shared, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -226,6 +247,11 @@ async fn maintenance(state: Shared, mut stop: tokio::sync::watch::Receiver<bool>
         let hour_ago = landfall_store::now_ms() - 3_600_000;
         if let Err(e) = state.store.prune_catalog_changes(hour_ago).await {
             tracing::warn!(error = %e, "pruning the change feed failed; will retry");
+        }
+        let now = landfall_store::now_ms();
+        let idle_before = now - admin::auth::SESSION_IDLE.as_millis() as i64;
+        if let Err(e) = state.store.prune_sessions(now, idle_before).await {
+            tracing::warn!(error = %e, "pruning ended sessions failed; will retry");
         }
         if rounds % 6 == 1 {
             prune_stats(&state).await;

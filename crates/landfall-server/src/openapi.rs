@@ -1,10 +1,10 @@
 //! The OpenAPI document of the admin API, served at `/api/v1/openapi.json`.
 
 use axum::Json;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::admin::{apps, bundles, channels, devices, keys, stats, tokens};
+use crate::admin::{apps, bundles, channels, devices, keys, session, stats, tokens, users};
 use crate::icp;
 
 struct BearerAuth;
@@ -16,13 +16,18 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        // A signed-in user's cookie; every method but GET/HEAD/OPTIONS also needs `X-CSRF-Token`.
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("landfall_session"))),
+        );
     }
 }
 
 /// The document.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Landfall admin API", description = "Apps, bundles, channels, devices and tokens. Every error is {\"error\": code, \"message\": text}."),
+    info(title = "Landfall admin API", description = "Apps, bundles, channels, devices, tokens, users and sessions. Authenticate with `Authorization: Bearer lf_…` or the `landfall_session` cookie of `POST /api/v1/session` (then send `X-CSRF-Token` with every method but GET/HEAD/OPTIONS). Every error is {\"error\": code, \"message\": text}."),
     paths(
         apps::create, apps::list, apps::get, apps::update,
         bundles::upload, bundles::external, bundles::list, bundles::get, bundles::delete,
@@ -31,6 +36,8 @@ impl Modify for BearerAuth {
         keys::add, keys::list, keys::remove,
         stats::report, stats::live,
         tokens::create, tokens::list, tokens::revoke, tokens::limits,
+        session::sign_in, session::get, session::sign_out, session::sign_out_everywhere, session::change_password,
+        users::list, users::create, users::update, users::set_password,
         icp::filing::get, icp::filing::record, icp::filing::transition, icp::filing::changes, icp::filing::timeline,
         icp::filing::hosting, icp::filing::ip_check, icp::filing::check_number,
         icp::documents::list, icp::documents::upload, icp::documents::get, icp::documents::patch,
@@ -43,7 +50,7 @@ impl Modify for BearerAuth {
         icp::records::export, icp::records::report, icp::records::backup,
     ),
     modifiers(&BearerAuth),
-    security(("bearer" = [])),
+    security(("bearer" = []), ("session" = [])),
 )]
 pub struct ApiDoc;
 

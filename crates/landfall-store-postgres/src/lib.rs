@@ -33,6 +33,7 @@ mod copy;
 mod icp;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod users;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -73,6 +73,16 @@ async fn conformance_analytics() {
     .await;
 }
 
+#[tokio::test]
+async fn users_story() {
+    with_db("users_story", |opts| async move {
+        let store = PgStore::connect_with(opts).await.unwrap();
+        landfall_store::conformance::users_story(&store).await;
+        store.close().await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_feed_is_gapless_under_racing_writers() {
     with_db("catalog_feed", |opts| async move {

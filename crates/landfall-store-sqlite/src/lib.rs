@@ -22,6 +22,7 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 mod copy;
 mod icp;
+mod users;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

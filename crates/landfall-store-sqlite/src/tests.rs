@@ -20,6 +20,15 @@ async fn conformance_analytics() {
     landfall_store::conformance::analytics(&store).await;
 }
 
+#[tokio::test]
+async fn users_story_on_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("landfall.db"))
+        .await
+        .unwrap();
+    landfall_store::conformance::users_story(&store).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_feed_is_gapless_under_racing_writers() {
     let dir = tempfile::tempdir().unwrap();

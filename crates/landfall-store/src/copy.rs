@@ -367,6 +367,41 @@ pub static TABLES: &[Table] = &[
         derived: false,
     },
     Table {
+        name: "users",
+        columns: &[
+            text("username"),
+            text("password_hash"),
+            int("created_at"),
+            text("created_by"),
+            int("password_changed_at"),
+            int_null("disabled_at"),
+        ],
+        key: &["username"],
+        generated_id: None,
+        derived: false,
+    },
+    Table {
+        name: "user_roles",
+        columns: &[text("username"), text("app"), text("role")],
+        key: &["username", "app"],
+        generated_id: None,
+        derived: false,
+    },
+    Table {
+        name: "sessions",
+        columns: &[
+            text("id_hash"),
+            text("username"),
+            text("csrf_token"),
+            int("created_at"),
+            int("last_seen_at"),
+            int("expires_at"),
+        ],
+        key: &["id_hash"],
+        generated_id: None,
+        derived: false,
+    },
+    Table {
         name: "app_keys",
         columns: &[
             text("app_id"),

@@ -12,6 +12,7 @@ pub mod copy;
 pub mod icp;
 mod models;
 pub mod rows;
+pub mod users;
 
 pub use models::*;
 
@@ -53,9 +54,9 @@ pub enum StoreError {
 /// Result alias for store calls.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// The metadata store. Held as `Arc<dyn Store>`.
+/// The metadata store. Held as `Arc<dyn Store>`; it also serves [`users::UserStore`].
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: users::UserStore + Send + Sync + 'static {
     // --- apps
     async fn create_app(&self, app_id: &str, name: &str, actor: &str) -> StoreResult<App>;
     async fn get_app(&self, app_id: &str) -> StoreResult<App>;

@@ -51,6 +51,9 @@ pub enum Command {
     /// Manage admin API tokens.
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Manage people who sign in to the web console (roles viewer, releaser, admin).
+    #[command(subcommand)]
+    User(UserCmd),
     /// Bundle-signing keys, compatible with `@capgo/cli key`.
     #[command(subcommand)]
     Key(KeyCmd),
@@ -518,6 +521,58 @@ pub enum TokenCmd {
     List,
     /// Revoke a token by id.
     Revoke { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Create a user; the password is read from stdin (--password-stdin) or asked for.
+    Create {
+        /// 1-64 of A-Z a-z 0-9 . _ - @.
+        username: String,
+        /// APP:ROLE with ROLE viewer|releaser|admin and APP an app id or * (repeatable).
+        #[arg(long = "role", value_name = "APP:ROLE", required = true, value_parser = parse_user_role)]
+        roles: Vec<String>,
+        /// Read the password from the first line of stdin instead of asking for it.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Create the user offline, straight into this data directory (the first user, before
+        /// any token); refused while a server holds the directory.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// With --data-dir: the server's metadata database when it is not
+        /// <data-dir>/landfall.db (sqlite://<path> or postgres://…).
+        #[arg(
+            long,
+            env = "LANDFALL_DATABASE",
+            hide_env_values = true,
+            value_name = "URL"
+        )]
+        database: Option<String>,
+    },
+    /// List users and their roles (never their passwords).
+    List,
+    /// Disable a user: every session of it ends at once.
+    Disable { username: String },
+    /// Set a user's password (every session of it ends).
+    Passwd {
+        username: String,
+        /// Read the password from the first line of stdin instead of asking for it.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn parse_user_role(s: &str) -> Result<String, String> {
+    let (app, role) = s.rsplit_once(':').ok_or_else(|| {
+        format!("{s:?} is not APP:ROLE (e.g. '*:admin' or com.example.app:releaser)")
+    })?;
+    if app.is_empty() {
+        return Err(format!("{s:?} has no app (use * for every app)"));
+    }
+    if !matches!(role, "viewer" | "releaser" | "admin") {
+        return Err(format!("role {role:?} is not viewer, releaser or admin"));
+    }
+    Ok(s.to_owned())
 }
 
 fn parse_scope(s: &str) -> Result<String, String> {

@@ -55,7 +55,7 @@ pub async fn list(State(s): State<Shared>, caller: Caller) -> HttpResult<Json<Ve
     let apps = s.store.list_apps().await?;
     Ok(Json(
         apps.into_iter()
-            .filter(|a| caller.0.allows(Some(&a.app_id), Role::Read))
+            .filter(|a| caller.allows(Some(&a.app_id), Role::Read))
             .map(|a| info(&s, a))
             .collect(),
     ))

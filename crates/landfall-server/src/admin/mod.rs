@@ -1,4 +1,5 @@
-//! The admin API under `/api/v1`: bearer-token auth with per-app scopes, JSON in and out.
+//! The admin API under `/api/v1`: bearer-token or session-cookie auth with per-app scopes, JSON
+//! in and out.
 
 pub mod apps;
 pub mod auth;
@@ -6,8 +7,11 @@ pub mod bundles;
 pub mod channels;
 pub mod devices;
 pub mod keys;
+pub mod password;
+pub mod session;
 pub mod stats;
 pub mod tokens;
+pub mod users;
 
 use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;

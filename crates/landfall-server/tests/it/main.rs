@@ -11,3 +11,4 @@ mod plugin;
 mod snapshots;
 mod stats;
 mod support;
+mod users;

@@ -756,6 +756,49 @@ pub async fn copy_fixture(s: &dyn Store, icp: &dyn crate::icp::IcpStore) {
     s.audit_server("offline", "token_create", serde_json::json!({"name": "ci"}))
         .await
         .unwrap();
+    // A user with grants and a session, and a disabled one (non-ASCII name).
+    s.create_user(
+        crate::users::NewUser {
+            username: "zoë".into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            roles: vec![
+                Scope::parse("*:read").unwrap(),
+                Scope::parse("com.example.zwei:admin").unwrap(),
+            ],
+        },
+        "offline",
+    )
+    .await
+    .unwrap();
+    s.create_user(
+        crate::users::NewUser {
+            username: "gone".into(),
+            password_hash: "x".into(),
+            roles: vec![],
+        },
+        "user:zoë",
+    )
+    .await
+    .unwrap();
+    s.update_user(
+        "gone",
+        crate::users::UserPatch {
+            roles: None,
+            disabled: Some(true),
+        },
+        "user:zoë",
+    )
+    .await
+    .unwrap();
+    s.create_session(crate::users::NewSession {
+        id_hash: "5e".repeat(32),
+        username: "zoë".into(),
+        csrf_token: "csrf ✓".into(),
+        created_at: 1_700_000_000_000,
+        expires_at: i64::MAX,
+    })
+    .await
+    .unwrap();
 }
 
 /// A table as a backend's catalogue describes it, for [`check_schema`].
@@ -817,6 +860,9 @@ pub fn check_schema(
 }
 pub mod blobs;
 pub mod races;
+pub mod users;
+
+pub use users::users_story;
 
 /// The catalog change feed: every catalog-changing write adds exactly one entry, gapless and in
 /// commit order — also when many writers race (the property several instances rely on to follow

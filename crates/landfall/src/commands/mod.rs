@@ -8,6 +8,7 @@ mod key;
 mod migrate;
 mod stats;
 mod token;
+mod user;
 
 use anyhow::{Context, Result};
 use landfall_client::Client;
@@ -53,6 +54,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Channel(cmd) => channel::run(ctx, cmd).await,
         Command::Device(cmd) => device::run(ctx, cmd).await,
         Command::Token(cmd) => token::run(ctx, cmd).await,
+        Command::User(cmd) => user::run(ctx, cmd).await,
         Command::Key(cmd) => key::run(ctx, cmd),
         Command::Audit(args) => audit(ctx, args).await,
         Command::Stats(args) => stats::run(ctx, args).await,

@@ -3,13 +3,14 @@
 use crate::support::{landfall, refused_addr, run, run_cli};
 
 /// The subcommands of `landfall`, with a word of their `--help` description.
-const SUBCOMMANDS: [(&str, &str); 12] = [
+const SUBCOMMANDS: [(&str, &str); 13] = [
     ("serve", "Run the update server"),
     ("app", "Manage apps"),
     ("bundle", "Upload, list and delete bundles"),
     ("channel", "Manage channels"),
     ("device", "Inspect devices"),
     ("token", "Manage admin API tokens"),
+    ("user", "Manage people who sign in"),
     ("key", "Bundle-signing keys"),
     ("audit", "content-change audit log"),
     ("stats", "Release metrics"),

@@ -17,3 +17,4 @@ mod scale_out;
 mod stats_cli;
 mod support;
 mod upgrade;
+mod users;
