@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,9 +34,13 @@ struct Shard {
 pub struct DeviceRecorder {
     shards: Vec<Mutex<Shard>>,
     hasher: std::collections::hash_map::RandomState,
-    /// One flush at a time: a caller that flushes (e.g. before listing devices) returns only after
-    /// every check-in recorded before its call is in the store, including a batch in flight.
+    /// One flush at a time: a caller that flushes returns only after every check-in recorded
+    /// before its call is in the store, including a batch in flight.
     flushing: tokio::sync::Mutex<()>,
+    /// Flushes that took their batch (`started`) and that finished writing it (`finished`);
+    /// readers wait on `finished` instead of writing themselves ([`DeviceRecorder::caught_up`]).
+    started: std::sync::atomic::AtomicU64,
+    finished: watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for DeviceRecorder {
@@ -52,6 +57,8 @@ impl Default for DeviceRecorder {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             hasher: Default::default(),
             flushing: tokio::sync::Mutex::new(()),
+            started: Default::default(),
+            finished: watch::Sender::new(0),
         }
     }
 }
@@ -108,8 +115,13 @@ impl DeviceRecorder {
     /// Write everything pending. On failure the records are put back (unless newer ones arrived).
     pub async fn flush(&self, store: &dyn Store) -> usize {
         let _one_at_a_time = self.flushing.lock().await;
+        let round = self.started.fetch_add(1, Ordering::SeqCst) + 1;
         let batch = self.take_batch();
         let total = batch.len();
+        let _announce = FinishedOnDrop {
+            finished: &self.finished,
+            round,
+        };
         for chunk in batch.chunks(BATCH) {
             let ok = match store.upsert_devices(chunk).await {
                 Ok(()) => true,
@@ -121,6 +133,31 @@ impl DeviceRecorder {
             self.finish_batch(chunk, ok);
         }
         total
+    }
+
+    /// Waits until every check-in recorded before the call went through a write attempt by the
+    /// background flusher — for readers such as the device list, which see check-ins at most one
+    /// round late but never write on the read path. Waits as long as rounds keep finishing, but
+    /// gives up when none finishes within `stall` (e.g. no flusher runs). Answers whether it
+    /// caught up.
+    pub async fn caught_up(&self, stall: Duration) -> bool {
+        let mut finished = self.finished.subscribe();
+        // Pending first, then the round: a flush that starts in between only makes us wait one
+        // round more, never less. A flush in flight holds what it took; what is still pending
+        // needs the next one.
+        let pending = self.pending() > 0;
+        let target = self.started.load(Ordering::SeqCst) + u64::from(pending);
+        loop {
+            let before = *finished.borrow_and_update();
+            if before >= target {
+                return true;
+            }
+            match tokio::time::timeout(stall, finished.changed()).await {
+                Ok(Ok(())) => continue,
+                // The recorder is gone, or no round finished in time.
+                Ok(Err(_)) | Err(_) => return *finished.borrow() >= target,
+            }
+        }
     }
 
     /// Take everything pending for writing.
@@ -167,6 +204,25 @@ impl DeviceRecorder {
             }
         }
         self.flush(store.as_ref()).await;
+    }
+}
+
+/// Announces a finished flush round even when the flushing future is dropped half-way.
+struct FinishedOnDrop<'a> {
+    finished: &'a watch::Sender<u64>,
+    round: u64,
+}
+
+impl Drop for FinishedOnDrop<'_> {
+    fn drop(&mut self) {
+        let round = self.round;
+        self.finished.send_if_modified(|done| {
+            let newer = *done < round;
+            if newer {
+                *done = round;
+            }
+            newer
+        });
     }
 }
 

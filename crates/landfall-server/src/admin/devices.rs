@@ -24,6 +24,10 @@ pub struct DeviceQuery {
     pub limit: Option<u32>,
 }
 
+/// How long a device listing waits for a recorder round to finish (one round can write a large
+/// backlog) before it reads anyway.
+const RECORDER_STALL: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// List devices, most recently seen first.
 #[utoipa::path(get, path = "/api/v1/apps/{app}/devices", tag = "devices",
     params(("search" = Option<String>, Query), ("channel" = Option<String>, Query), ("version" = Option<String>, Query),
@@ -37,8 +41,9 @@ pub async fn list(
 ) -> HttpResult<Json<Vec<DeviceInfo>>> {
     caller.require(Some(&app), Role::Read)?;
     existing_app(&s, &app).await?;
-    // Check-ins still in the write buffer count too.
-    s.devices.flush(s.store.as_ref()).await;
+    // Check-ins still in the write buffer count too: wait (never write) while the recorder's
+    // rounds write what was pending at this call; read anyway if it stalls.
+    s.devices.caught_up(RECORDER_STALL).await;
     let filter = DeviceFilter {
         search: q.search,
         channel: q.channel,

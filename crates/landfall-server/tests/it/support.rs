@@ -24,6 +24,8 @@ pub struct TestApp {
     pub router: axum::Router,
     pub state: Arc<AppState>,
     pub admin: String,
+    /// Dropping it stops the recorder's background writer.
+    _stop_recorder: tokio::sync::watch::Sender<bool>,
     _dir: tempfile::TempDir,
     /// The app's database on the PostgreSQL pass (`LANDFALL_TEST_BACKEND=postgres`).
     _pg: Option<landfall_store_postgres::testing::FreshDatabase>,
@@ -121,12 +123,16 @@ impl TestApp {
             auth_failures: Default::default(),
             downloads: Default::default(),
         });
+        // The recorder's background writer, as `landfall serve` runs it (stops with the app).
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(state.devices.clone().run(store.clone(), stop_rx));
         Self {
             router: build_router(state.clone()),
             state,
             admin,
             _dir: dir,
             _pg: pg,
+            _stop_recorder: stop,
         }
     }
 
