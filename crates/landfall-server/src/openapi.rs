@@ -24,6 +24,47 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Operation ids from the method and path (`get_apps_by_app_bundles`), unique by construction:
+/// utoipa would use the handler's name, and `list`, `get` or `create` repeat across modules, which
+/// breaks client generators.
+struct OperationIds;
+
+impl Modify for OperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let stem = operation_stem(path);
+            let ops = [
+                ("get", &mut item.get),
+                ("put", &mut item.put),
+                ("post", &mut item.post),
+                ("delete", &mut item.delete),
+                ("patch", &mut item.patch),
+                ("head", &mut item.head),
+                ("options", &mut item.options),
+            ];
+            for (method, op) in ops {
+                let Some(op) = op else { continue };
+                op.operation_id = Some(format!("{method}_{stem}"));
+            }
+        }
+    }
+}
+
+/// `/api/v1/apps/{app}/bundles/{version}` → `apps_by_app_bundles_by_version`.
+fn operation_stem(path: &str) -> String {
+    path.trim_start_matches("/api/v1/")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(
+            |s| match s.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                Some(param) => format!("by_{param}"),
+                None => s.replace('-', "_"),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
 /// The document.
 #[derive(OpenApi)]
 #[openapi(
@@ -49,7 +90,7 @@ impl Modify for BearerAuth {
         icp::incidents::get, icp::incidents::update, icp::incidents::kill_switch,
         icp::records::export, icp::records::report, icp::records::backup,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &OperationIds),
     security(("bearer" = []), ("session" = [])),
 )]
 pub struct ApiDoc;
@@ -57,4 +98,41 @@ pub struct ApiDoc;
 /// `GET /api/v1/openapi.json`.
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_ids_are_unique_identifiers() {
+        let doc = ApiDoc::openapi();
+        let mut seen = std::collections::HashSet::new();
+        for item in doc.paths.paths.values() {
+            for op in [
+                &item.get,
+                &item.put,
+                &item.post,
+                &item.delete,
+                &item.patch,
+                &item.head,
+                &item.options,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let id = op.operation_id.clone().expect("every operation has an id");
+                assert!(
+                    id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                    "{id} is not an identifier"
+                );
+                assert!(seen.insert(id.clone()), "operation id {id} repeats");
+            }
+        }
+        assert!(seen.len() > 60, "{} operations", seen.len());
+        assert_eq!(
+            operation_stem("/api/v1/apps/{app}/bundles/{version}"),
+            "apps_by_app_bundles_by_version"
+        );
+    }
 }
