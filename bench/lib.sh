@@ -111,7 +111,7 @@ export_machine_facts() {
   BM_HYPERVISOR="$( (lscpu 2>/dev/null || true) | awk -F': +' '/^Hypervisor vendor/ {print $2}')"
   BM_MEM="$(awk '/^MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
   BM_WRK="$( (wrk -v 2>&1 || true) | head -n1 | awk '{print $1, $2}')"  # wrk -v exits 1
-  BM_NGINX="$(nginx -v 2>&1 | sed 's/^nginx version: //')"
+  BM_NGINX="$( (nginx -v 2>&1 || echo 'nginx: none') | sed 's/^nginx version: //')"  # not every bench uses nginx
   BM_CLK="$(getconf CLK_TCK)"
   export BM_DATE BM_NPROC BM_KERNEL BM_CPU BM_HYPERVISOR BM_MEM BM_WRK BM_NGINX BM_CLK
 }
