@@ -86,12 +86,22 @@ ROLLUP_TABLES = {
     "adoption": "app_id, version_name, bucket, devices",
     "install_durations": "app_id, version_name, bucket, devices",
     "stats_daily": "app_id, day, version_name, action, platform, version_os, plugin_version, channel, events",
+    # Schema v9 / PostgreSQL v6 on.
+    "device_hours": "app_id, hour, version_name, channel, devices",
+    "device_search": "app_id, device_id, custom_id",
 }
 
 
 def mix(x: int, salt: int) -> int:
     """A 20-bit hash of an integer (the same in SQL, Lua and here)."""
     return ((x + salt) * 2654435761) % 4294967296 // 4096
+
+
+def device_uuid(dv: int) -> str:
+    """Device number dv's id: a v4-shaped UUID with random-looking digits (the last group is a
+    bijection of dv, so ids are unique), like the plugin's; the same in SQL and Lua."""
+    return (f"{dv * 2246822519 % 4294967296:08x}-{mix(dv, 23) % 65536:04x}-4{mix(dv, 24) % 4096:03x}-"
+            f"{32768 + mix(dv, 25) % 16384:04x}-{dv * 2654435761 % 281474976710656:012x}")
 
 
 def version(r: int) -> str:
@@ -119,9 +129,19 @@ class Dialect:
         return f"(((({expr}) + {salt}) * 2654435761) % 4294967296 / 4096)"
 
     def device_id(self, expr: str) -> str:
+        """`device_uuid` in SQL."""
+        parts = [
+            (f"({expr}) * 2246822519 % 4294967296", 8),
+            (f"{self.mix(expr, 23)} % 65536", 4),
+            (f"{self.mix(expr, 24)} % 4096", 3),
+            (f"32768 + {self.mix(expr, 25)} % 16384", 4),
+            (f"({expr}) * 2654435761 % 281474976710656", 12),
+        ]
         if self.pg:
-            return f"('00000000-0000-4000-8000-' || lpad(to_hex({expr}), 12, '0'))"
-        return f"('00000000-0000-4000-8000-' || printf('%012x', {expr}))"
+            h = [f"lpad(to_hex({e}), {w}, '0')" for e, w in parts]
+        else:
+            h = [f"printf('%0{w}x', {e})" for e, w in parts]
+        return f"({h[0]} || '-' || {h[1]} || '-4' || {h[2]} || '-' || {h[3]} || '-' || {h[4]})"
 
     def greatest(self, a: str, b: str) -> str:
         return f"GREATEST({a}, {b})" if self.pg else f"max({a}, {b})"
@@ -227,6 +247,15 @@ FROM (SELECT app_id, version_name, {bucket} AS b FROM installs
       WHERE app_id = '{app}' AND installed_at IS NOT NULL AND started_at IS NOT NULL
         AND started_at <= installed_at) x
 GROUP BY app_id, version_name, b;
+"""
+
+
+def device_hours_from_devices(app: str) -> str:
+    """What the `device_hours_*` triggers keep (schema v9 / PostgreSQL v6 on)."""
+    return f"""
+INSERT INTO device_hours (app_id, hour, version_name, channel, devices)
+SELECT app_id, last_seen / 3600000, version_name, channel, COUNT(*)
+FROM devices WHERE app_id = '{app}' GROUP BY app_id, last_seen / 3600000, version_name, channel;
 """
 
 
@@ -357,6 +386,11 @@ class Db:
         else:
             raise SystemExit(f"unknown database URL {url!r}")
 
+    def has_table(self, name: str) -> bool:
+        if self.d.pg:
+            return bool(self.query(f"SELECT 1 FROM pg_tables WHERE tablename = '{name}'"))
+        return bool(self.query(f"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{name}'"))
+
     def query(self, sql: str) -> list:
         if self.d.pg:
             out = subprocess.run(["psql", "-X", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", self.url, "-c", sql],
@@ -387,7 +421,7 @@ def seed(db: Db, app: str, devices: int, now_ms: int, triggers: bool) -> None:
     if not triggers:
         if d.pg:
             idx = db.query("SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
-                           "('stats_events', 'devices') "
+                           "('stats_events', 'devices', 'device_search') "
                            "AND indexname NOT LIKE '%_pkey'")
             steps.append(("set aside indexes", "".join(f"DROP INDEX {n};\n" for n, _ in idx)))
             restore.append(("restore indexes", "".join(f"{sql};\n" for _, sql in idx)))
@@ -409,6 +443,13 @@ def seed(db: Db, app: str, devices: int, now_ms: int, triggers: bool) -> None:
             ("release_totals, adoption, install_durations", pre + rollups_from_installs(d, app)),
             ("stats_daily", pre + daily_from_events(d, app)),
         ]
+        if db.has_table("device_hours"):
+            steps.append(("device_hours", pre + device_hours_from_devices(app)))
+        if db.has_table("device_search"):
+            steps.append(("device_search", pre + f"""
+INSERT INTO device_search (app_id, device_id, custom_id)
+SELECT app_id, device_id, custom_id FROM devices WHERE app_id = '{app}';
+"""))
     else:
         steps += [
             ("events", seed_events(d, app, devices, now_ms)),
@@ -439,6 +480,8 @@ def seed_fleet(db: Db, apps: int, ndev: int, now_ms: int) -> None:
 
 def dump(db: Db) -> None:
     for table, cols in ROLLUP_TABLES.items():
+        if not db.has_table(table):
+            continue
         for row in sorted(db.query(f"SELECT {cols} FROM {table}")):
             # Booleans and integers print alike on both engines.
             print(table, *row, sep="\t")
@@ -461,7 +504,7 @@ def request_events(k: int, apps: int, ndev: int, t_base: int, pass0: int = 0) ->
     plat = PLATFORMS[mix(dv, 1) % 10]
     base = {
         "platform": plat,
-        "device_id": f"00000000-0000-4000-8000-{dv:012x}",
+        "device_id": device_uuid(dv),
         "app_id": f"com.example.stats{a}",
         "custom_id": "",
         "version_build": "1.0.0",
@@ -493,10 +536,10 @@ def raw(d: Dialect, apps: int, n: int, t_base: int, ndev: int, rows_only: bool) 
             rows.clear()
 
     for k in range(1, n + 1):
+        dv = ((k - 1) // apps) % ndev
+        # The channel ingestion joins from the device's check-in (the fleet's devices row).
+        channel = CHANNELS[mix(dv, 4) % 10]
         for e in request_events(k, apps, ndev, t_base):
-            dv = int(e["device_id"][-12:], 16)
-            # The channel ingestion joins from the device's check-in (the fleet's devices row).
-            channel = CHANNELS[mix(dv, 4) % 10]
             rows.append(
                 f"('{e['app_id']}','{e['device_id']}','{e['action']}','{e['version_name']}',"
                 f"'{e['old_version_name']}','{e['platform']}','{e['plugin_version']}',{e['timestamp']},"

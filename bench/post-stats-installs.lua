@@ -38,6 +38,13 @@ local function mix(x, salt)
   return math.floor(v / 4096)
 end
 
+-- analytics_data.py `device_uuid`: a v4-shaped id with random-looking digits, unique per dv.
+local function uuid(dv)
+  return string.format("%08x-%04x-4%03x-%04x-%012x",
+    (dv * 2246822519) % 4294967296, mix(dv, 23) % 65536, mix(dv, 24) % 4096,
+    32768 + mix(dv, 25) % 16384, (dv * 2654435761) % 281474976710656)
+end
+
 local headers = { ["Content-Type"] = "application/json" }
 local k = 0
 local devices = {}
@@ -47,11 +54,11 @@ local function device(dv)
   if d then return d end
   local plat = PLATFORMS[mix(dv, 1) % 10 + 1]
   d = string.format(
-    '{"platform":"%s","device_id":"00000000-0000-4000-8000-%012x","app_id":"%%s","custom_id":"",' ..
+    '{"platform":"%s","device_id":"%s","app_id":"%%s","custom_id":"",' ..
     '"version_build":"1.0.0","version_code":"10","version_os":"%s","version_name":"%%s",' ..
     '"plugin_version":"%s","is_emulator":false,"is_prod":true,"old_version_name":"%%s",' ..
     '"action":"%%s","timestamp":%%d}',
-    plat, dv, OS[plat][mix(dv, 2) % 5 + 1], PLUGINS[mix(dv, 3) % 4 + 1])
+    plat, uuid(dv), OS[plat][mix(dv, 2) % 5 + 1], PLUGINS[mix(dv, 3) % 4 + 1])
   devices[dv] = d
   return d
 end

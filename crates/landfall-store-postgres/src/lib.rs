@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use landfall_store::rows::{
-    backend, decode_json as json, device_limit, device_search_pattern, encode_json as to_json, msg,
+    backend, decode_json as json, device_limit, device_where, encode_json as to_json, msg,
 };
 use landfall_store::{
     default_flags, now_ms, App, AppKey, AppSettings, AppSettingsPatch, AuditEntry, Bundle,
@@ -419,25 +419,22 @@ impl PgStore {
     }
 }
 
+/// The transaction-scoped advisory lock device batches take (an arbitrary, fixed key).
+const DEVICE_BATCH_LOCK: i64 = 0x4c46_4445_5649_4345; // "LFDEVICE"
+
 landfall_store::sql_row_mappers!(PgRow);
 landfall_store::sql_analytics!(Postgres);
 
-/// The `WHERE` clause of a [`DeviceFilter`] (parameters `$1`–`$5`, see [`bind_device_filter`]).
-const DEVICE_FILTER: &str = "app_id = $1 \
-     AND ($2 IS NULL OR device_id ILIKE $2 OR custom_id ILIKE $2) \
-     AND ($3 IS NULL OR channel = $3) AND ($4 IS NULL OR version_name = $4) \
-     AND ($5 IS NULL OR platform = $5)";
-
-fn bind_device_filter<'q>(
-    q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
-    app_id: &'q str,
-    f: &'q DeviceFilter,
-) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
-    q.bind(app_id)
-        .bind(device_search_pattern(f))
-        .bind(&f.channel)
-        .bind(&f.version_name)
-        .bind(&f.platform)
+/// The `WHERE` clause of a [`DeviceFilter`] and its values after the app id
+/// ([`landfall_store::rows::device_where`]). A search reads `device_search` (narrow, with trigram
+/// indexes where pg_trgm exists), not every device row.
+fn device_filter(f: &DeviceFilter) -> (String, Vec<String>) {
+    device_where(f, "", |n| {
+        format!(
+            "device_id IN (SELECT device_id FROM device_search WHERE app_id = $1 \
+             AND (device_id ILIKE ${n} OR custom_id ILIKE ${n}))"
+        )
+    })
 }
 
 #[async_trait]
@@ -954,6 +951,13 @@ impl Store for PgStore {
         let mut seen: Vec<&DeviceSeen> = seen.iter().collect();
         seen.sort_by(|a, b| (&a.app_id, &a.device_id).cmp(&(&b.app_id, &b.device_id)));
         let mut tx = self.begin_write().await.map_err(db)?;
+        // The `device_hours` counters a batch moves (an hour's bucket is shared by every device
+        // checking in then) are not in device order: batches of several instances take turns.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(DEVICE_BATCH_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         for d in seen {
             sqlx::query(
                 "INSERT INTO devices (app_id, device_id, platform, version_build, version_code, version_os, version_name, \
@@ -990,9 +994,16 @@ impl Store for PgStore {
     }
 
     async fn list_devices(&self, app_id: &str, f: &DeviceFilter) -> StoreResult<Vec<Device>> {
-        let sql =
-            format!("SELECT * FROM devices WHERE {DEVICE_FILTER} ORDER BY last_seen DESC LIMIT $6");
-        let rows = bind_device_filter(sqlx::query(&sql), app_id, f)
+        let (filter, values) = device_filter(f);
+        let sql = format!(
+            "SELECT * FROM devices WHERE {filter} ORDER BY last_seen DESC LIMIT ${}",
+            values.len() + 2
+        );
+        let mut q = sqlx::query(&sql).bind(app_id);
+        for v in &values {
+            q = q.bind(v);
+        }
+        let rows = q
             .bind(device_limit(f))
             .fetch_all(&self.pool)
             .await
@@ -1001,11 +1012,13 @@ impl Store for PgStore {
     }
 
     async fn count_devices(&self, app_id: &str, f: &DeviceFilter) -> StoreResult<u64> {
-        let sql = format!("SELECT COUNT(*) FROM devices WHERE {DEVICE_FILTER}");
-        let row = bind_device_filter(sqlx::query(&sql), app_id, f)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db)?;
+        let (filter, values) = device_filter(f);
+        let sql = format!("SELECT COUNT(*) FROM devices WHERE {filter}");
+        let mut q = sqlx::query(&sql).bind(app_id);
+        for v in &values {
+            q = q.bind(v);
+        }
+        let row = q.fetch_one(&self.pool).await.map_err(db)?;
         Ok(row.get::<i64, _>(0) as u64)
     }
 

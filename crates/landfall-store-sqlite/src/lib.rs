@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use landfall_store::rows::{
-    backend, decode_json as json, device_limit, device_search_pattern, encode_json as to_json, msg,
+    backend, decode_json as json, device_limit, device_search_text, device_where,
+    encode_json as to_json, msg,
 };
 use landfall_store::{
     default_flags, now_ms, App, AppKey, AppSettings, AppSettingsPatch, AuditEntry, Bundle,
@@ -416,22 +417,41 @@ impl SqliteStore {
 landfall_store::sql_row_mappers!(SqliteRow);
 landfall_store::sql_analytics!(Sqlite);
 
-/// The `WHERE` clause of a [`DeviceFilter`] (parameters `$1`–`$5`, see [`bind_device_filter`]).
-const DEVICE_FILTER: &str = "app_id = $1 \
-     AND ($2 IS NULL OR device_id LIKE $2 OR custom_id LIKE $2) \
-     AND ($3 IS NULL OR channel = $3) AND ($4 IS NULL OR version_name = $4) \
-     AND ($5 IS NULL OR platform = $5)";
+/// The `WHERE` clause of a [`DeviceFilter`] over `devices` (columns prefixed with `prefix`) and
+/// its values after the app id ([`landfall_store::rows::device_where`]).
+fn device_filter(f: &DeviceFilter, prefix: &str) -> (String, Vec<String>) {
+    device_where(f, prefix, |n| {
+        format!("({prefix}device_id LIKE ${n} OR {prefix}custom_id LIKE ${n})")
+    })
+}
 
-fn bind_device_filter<'q>(
-    q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+/// The most recently seen devices a search reads before it turns to the search index: a search
+/// that matches many devices finds a page of them among the latest, one that matches few reads
+/// only those, through the index.
+const SEARCH_RECENT: i64 = 20_000;
+
+/// The `device_search` (FTS5, trigram) query of a device search, when the index can answer it:
+/// the text, 3 characters or more, as one phrase in either column. It finds a superset of what
+/// `LIKE` matches (Unicode case folding), and `LIKE` still decides.
+fn search_index_query(f: &DeviceFilter) -> Option<String> {
+    let text = device_search_text(f)?;
+    (text.chars().count() >= 3).then(|| {
+        format!(
+            "{{device_id custom_id}} : \"{}\"",
+            text.replace('"', "\"\"")
+        )
+    })
+}
+
+/// A query with the app id and the filter's values bound, in order.
+fn with_values<'q>(
+    sql: &'q str,
     app_id: &'q str,
-    f: &'q DeviceFilter,
+    values: &'q [String],
 ) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-    q.bind(app_id)
-        .bind(device_search_pattern(f))
-        .bind(&f.channel)
-        .bind(&f.version_name)
-        .bind(&f.platform)
+    values
+        .iter()
+        .fold(sqlx::query(sql).bind(app_id), |q, v| q.bind(v))
 }
 
 #[async_trait]
@@ -966,10 +986,43 @@ impl Store for SqliteStore {
     }
 
     async fn list_devices(&self, app_id: &str, f: &DeviceFilter) -> StoreResult<Vec<Device>> {
-        let sql =
-            format!("SELECT * FROM devices WHERE {DEVICE_FILTER} ORDER BY last_seen DESC LIMIT $6");
-        let rows = bind_device_filter(sqlx::query(&sql), app_id, f)
-            .bind(device_limit(f))
+        let limit = device_limit(f);
+        let (filter, values) = device_filter(f, "");
+        let n = values.len() + 2;
+        let Some(search) = search_index_query(f) else {
+            let sql =
+                format!("SELECT * FROM devices WHERE {filter} ORDER BY last_seen DESC LIMIT ${n}");
+            let rows = with_values(&sql, app_id, &values)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+            return Ok(rows.iter().map(device_row).collect());
+        };
+        // A page among the latest devices is the answer (anything older comes after it).
+        let sql = format!(
+            "SELECT * FROM (SELECT * FROM devices WHERE app_id = $1 ORDER BY last_seen DESC \
+             LIMIT {SEARCH_RECENT}) WHERE {filter} ORDER BY last_seen DESC LIMIT ${n}"
+        );
+        let rows = with_values(&sql, app_id, &values)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        if rows.len() as i64 == limit {
+            return Ok(rows.iter().map(device_row).collect());
+        }
+        // Fewer: every match, through the index (the join order is the point: CROSS JOIN).
+        let (filter, values) = device_filter(f, "d.");
+        let sql = format!(
+            "SELECT d.* FROM device_search s CROSS JOIN devices d \
+             ON d.app_id = s.app_id AND d.device_id = s.device_id \
+             WHERE s.device_search MATCH ${n} AND {filter} ORDER BY d.last_seen DESC LIMIT ${}",
+            n + 1
+        );
+        let rows = with_values(&sql, app_id, &values)
+            .bind(search)
+            .bind(limit)
             .fetch_all(&self.pool)
             .await
             .map_err(db)?;
@@ -977,11 +1030,29 @@ impl Store for SqliteStore {
     }
 
     async fn count_devices(&self, app_id: &str, f: &DeviceFilter) -> StoreResult<u64> {
-        let sql = format!("SELECT COUNT(*) FROM devices WHERE {DEVICE_FILTER}");
-        let row = bind_device_filter(sqlx::query(&sql), app_id, f)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db)?;
+        let row = match search_index_query(f) {
+            None => {
+                let (filter, values) = device_filter(f, "");
+                let sql = format!("SELECT COUNT(*) FROM devices WHERE {filter}");
+                with_values(&sql, app_id, &values)
+                    .fetch_one(&self.pool)
+                    .await
+            }
+            Some(search) => {
+                let (filter, values) = device_filter(f, "d.");
+                let sql = format!(
+                    "SELECT COUNT(*) FROM device_search s CROSS JOIN devices d \
+                     ON d.app_id = s.app_id AND d.device_id = s.device_id \
+                     WHERE s.device_search MATCH ${} AND {filter}",
+                    values.len() + 2
+                );
+                with_values(&sql, app_id, &values)
+                    .bind(search)
+                    .fetch_one(&self.pool)
+                    .await
+            }
+        }
+        .map_err(db)?;
         Ok(row.get::<i64, _>(0) as u64)
     }
 

@@ -7,53 +7,147 @@
 //! migration defines, so they change in the same transaction as the rows they count, whoever writes
 //! those rows (stats ingestion or the device recorder).
 
-/// Store an event once; answers the channel it was recorded under (no row: already stored).
-pub const INSERT_EVENT: &str =
-    "INSERT INTO stats_events (app_id, device_id, action, version_name, \
-     old_version_name, platform, plugin_version, at, received_at, metadata, version_os, custom_id, \
-     is_emulator, is_prod, key_id, channel) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-     CASE WHEN $16 = '' THEN COALESCE((SELECT d.channel FROM devices d \
-     WHERE d.app_id = $1 AND d.device_id = $2), '') ELSE $16 END) \
-     ON CONFLICT (app_id, device_id, at, action, version_name) DO NOTHING RETURNING channel";
+/// Rows in one multi-row statement of ingestion (16 parameters a row: far below SQLite's 32,766
+/// and PostgreSQL's 65,535 bound parameters).
+pub const ROWS_PER_STATEMENT: usize = 1_000;
 
-/// Add to a day's rollup.
-pub const ADD_DAILY: &str = "INSERT INTO stats_daily (app_id, day, version_name, action, platform, \
-     version_os, plugin_version, channel, events) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-     ON CONFLICT (app_id, day, version_name, action, platform, version_os, plugin_version, channel) \
-     DO UPDATE SET events = stats_daily.events + excluded.events";
+/// `($1, $2, …), ($n+1, …)`: `rows` rows of `cols` parameters.
+pub fn placeholders(rows: usize, cols: usize) -> String {
+    let mut out = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        out.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..cols {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("${}", r * cols + c + 1));
+        }
+        out.push(')');
+    }
+    out
+}
 
-/// A download of the bundle started (keeps the earliest).
-pub const INSTALL_STARTED: &str =
-    "INSERT INTO installs (app_id, version_name, device_id, started_at) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (app_id, version_name, device_id) \
-     DO UPDATE SET started_at = excluded.started_at \
-     WHERE installs.started_at IS NULL OR installs.started_at > excluded.started_at";
+/// Store `rows` events once each, in one statement: an event without a channel gets the one its
+/// device last checked in on. Answers the key and channel of each row stored (a row already
+/// there, e.g. from a retried batch, answers nothing).
+pub fn insert_events_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO stats_events (app_id, device_id, action, version_name, old_version_name, \
+         platform, plugin_version, at, received_at, metadata, version_os, custom_id, is_emulator, \
+         is_prod, key_id, channel) \
+         SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, \
+         v.column8, v.column9, v.column10, v.column11, v.column12, v.column13, v.column14, \
+         v.column15, CASE WHEN v.column16 = '' THEN COALESCE((SELECT d.channel FROM devices d \
+         WHERE d.app_id = v.column1 AND d.device_id = v.column2), '') ELSE v.column16 END \
+         FROM (VALUES {}) AS v WHERE TRUE \
+         ON CONFLICT (app_id, device_id, at, action, version_name) DO NOTHING \
+         RETURNING app_id, device_id, at, action, version_name, channel",
+        placeholders(rows, 16)
+    )
+}
 
-/// A failure before the bundle ran.
-pub const INSTALL_FAILED: &str =
-    "INSERT INTO installs (app_id, version_name, device_id, failures) \
-     VALUES ($1, $2, $3, 1) ON CONFLICT (app_id, version_name, device_id) \
-     DO UPDATE SET failures = installs.failures + 1 WHERE installs.installed_at IS NULL";
+/// Add to days' rollups, `rows` keys (each once).
+pub fn add_daily_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO stats_daily (app_id, day, version_name, action, platform, version_os, \
+         plugin_version, channel, events) VALUES {} \
+         ON CONFLICT (app_id, day, version_name, action, platform, version_os, plugin_version, \
+         channel) DO UPDATE SET events = stats_daily.events + excluded.events",
+        placeholders(rows, 9)
+    )
+}
 
-/// The device runs the bundle (the first time counts).
-pub const INSTALL_RAN: &str =
-    "INSERT INTO installs (app_id, version_name, device_id, installed_at) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (app_id, version_name, device_id) \
-     DO UPDATE SET installed_at = excluded.installed_at WHERE installs.installed_at IS NULL";
+/// Apply [`InstallChange`]s, `rows` devices × bundles (each once), to what is stored: the earliest
+/// download start is kept, failures count only before the bundle first ran, the first run counts.
+/// (The `installs` triggers count attempts, installs, first tries, adoption and durations.)
+pub fn add_installs_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO installs (app_id, version_name, device_id, started_at, installed_at, \
+         failures) VALUES {} ON CONFLICT (app_id, version_name, device_id) DO UPDATE SET \
+         started_at = CASE WHEN excluded.started_at IS NOT NULL AND (installs.started_at IS NULL \
+         OR installs.started_at > excluded.started_at) THEN excluded.started_at \
+         ELSE installs.started_at END, \
+         failures = CASE WHEN installs.installed_at IS NULL \
+         THEN installs.failures + excluded.failures ELSE installs.failures END, \
+         installed_at = COALESCE(installs.installed_at, excluded.installed_at) \
+         WHERE (excluded.started_at IS NOT NULL AND (installs.started_at IS NULL \
+         OR installs.started_at > excluded.started_at)) OR (installs.installed_at IS NULL \
+         AND (excluded.failures > 0 OR excluded.installed_at IS NOT NULL))",
+        placeholders(rows, 6)
+    )
+}
+
+/// What an event is stored under (`stats_events_once`): app, device, time, action, version.
+pub type EventKey = (String, String, i64, String, String);
+
+/// The key of an event.
+pub fn event_key(e: &crate::StatEvent) -> EventKey {
+    (
+        e.app_id.clone(),
+        e.device_id.clone(),
+        e.at,
+        e.action.clone(),
+        e.version_name.clone(),
+    )
+}
+
+/// What a batch's new events do to one device's install of one bundle, as if applied one by one in
+/// time order: the earliest download start, the first run, the failures before it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstallChange {
+    pub started_at: Option<i64>,
+    pub installed_at: Option<i64>,
+    pub failures: i64,
+}
+
+/// The install changes of new events (in time order), by (app, bundle, device), in key order (the
+/// order rows are written: two writers lock them alike).
+pub fn install_changes<'a>(
+    fresh: impl IntoIterator<Item = &'a crate::StatEvent>,
+) -> std::collections::BTreeMap<(String, String, String), InstallChange> {
+    use landfall_core::analytics::{event_version, install_step, InstallStep};
+    let mut out: std::collections::BTreeMap<(String, String, String), InstallChange> =
+        Default::default();
+    for e in fresh {
+        let step = install_step(&e.action);
+        let version = event_version(&e.version_name);
+        if step == InstallStep::None || version.is_empty() {
+            continue;
+        }
+        let c = out
+            .entry((e.app_id.clone(), version.to_owned(), e.device_id.clone()))
+            .or_default();
+        match step {
+            InstallStep::Started => {
+                c.started_at = Some(c.started_at.map_or(e.at, |s| s.min(e.at)));
+            }
+            InstallStep::Failed if c.installed_at.is_none() => c.failures += 1,
+            InstallStep::Ran if c.installed_at.is_none() => c.installed_at = Some(e.at),
+            _ => {}
+        }
+    }
+    out
+}
 
 /// Raw events older than a time, a slice at a time (the writer is never held for long).
 pub const PRUNE_EVENTS: &str = "DELETE FROM stats_events WHERE id IN \
      (SELECT id FROM stats_events WHERE received_at < $1 LIMIT 10000)";
 
-/// Active devices since a time (optionally one channel's).
-pub const ACTIVE_DEVICES: &str = "SELECT COUNT(*) FROM devices \
-     WHERE app_id = $1 AND last_seen >= $2 AND ($3 IS NULL OR channel = $3)";
+/// Active devices since a time (optionally one channel's): from `device_hours` for the hours after
+/// the one holding the time, and from the devices seen within that hour since the time (an index
+/// range over at most an hour of check-ins) — the same count as a pass over every device.
+pub const ACTIVE_DEVICES: &str = "SELECT CAST((SELECT COALESCE(SUM(devices), 0) FROM device_hours \
+     WHERE app_id = $1 AND hour > $2 / 3600000 AND ($3 IS NULL OR channel = $3)) \
+     + (SELECT COUNT(*) FROM devices WHERE app_id = $1 AND last_seen >= $2 \
+     AND last_seen < ($2 / 3600000 + 1) * 3600000 AND ($3 IS NULL OR channel = $3)) AS BIGINT)";
 
-/// Devices seen since a time, per version.
-pub const VERSIONS: &str = "SELECT version_name, COUNT(*) AS n FROM devices \
-     WHERE app_id = $1 AND last_seen >= $2 AND ($3 IS NULL OR channel = $3) \
-     GROUP BY version_name ORDER BY n DESC, version_name";
+/// Devices seen since a time, per version (split like [`ACTIVE_DEVICES`]).
+pub const VERSIONS: &str = "SELECT version_name, CAST(SUM(n) AS BIGINT) AS n FROM ( \
+     SELECT version_name, devices AS n FROM device_hours \
+     WHERE app_id = $1 AND hour > $2 / 3600000 AND ($3 IS NULL OR channel = $3) \
+     UNION ALL SELECT version_name, 1 AS n FROM devices WHERE app_id = $1 AND last_seen >= $2 \
+     AND last_seen < ($2 / 3600000 + 1) * 3600000 AND ($3 IS NULL OR channel = $3)) v \
+     GROUP BY version_name HAVING SUM(n) > 0 ORDER BY 2 DESC, 1";
 
 /// The latest bundles (or one), with the first time a channel pointed at each.
 pub const RELEASES: &str = "SELECT b.version, b.created_at, \
@@ -91,8 +185,8 @@ pub const DOWNLOADS: &str =
     "SELECT kind, CAST(SUM(requests) AS BIGINT), CAST(SUM(bytes) AS BIGINT) \
      FROM downloads_daily WHERE app_id = $1 AND day >= $2 GROUP BY kind ORDER BY kind";
 
-/// The rollup key of an event.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// The rollup key of an event (fields in the order of the table's key, so sorting sorts rows).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DailyKey {
     pub app_id: String,
     pub day: i64,
@@ -138,70 +232,84 @@ macro_rules! sql_analytics {
             tx: &mut sqlx::Transaction<'static, $db>,
             events: &[$crate::StatEvent],
         ) -> $crate::StoreResult<u64> {
-            use landfall_core::analytics::{event_version, install_step, InstallStep};
             use $crate::analytics as a;
-            let mut daily: std::collections::HashMap<a::DailyKey, i64> = Default::default();
-            let mut fresh = 0u64;
-            for e in a::in_time_order(events) {
-                let stored: Option<String> = sqlx::query_scalar(a::INSERT_EVENT)
-                    .bind(&e.app_id)
-                    .bind(&e.device_id)
-                    .bind(&e.action)
-                    .bind(&e.version_name)
-                    .bind(&e.old_version_name)
-                    .bind(&e.platform)
-                    .bind(&e.plugin_version)
-                    .bind(e.at)
-                    .bind(e.received_at)
-                    .bind(&e.metadata)
-                    .bind(&e.version_os)
-                    .bind(&e.custom_id)
-                    .bind(e.is_emulator)
-                    .bind(e.is_prod)
-                    .bind(&e.key_id)
-                    .bind(&e.channel)
-                    .fetch_optional(&mut **tx)
-                    .await
-                    .map_err(db)?;
-                let Some(channel) = stored else { continue };
-                fresh += 1;
-                *daily.entry(a::DailyKey::of(e, channel)).or_default() += 1;
-                let (sql, at) = match install_step(&e.action) {
-                    InstallStep::Started => (a::INSTALL_STARTED, Some(e.at)),
-                    InstallStep::Failed => (a::INSTALL_FAILED, None),
-                    InstallStep::Ran => (a::INSTALL_RAN, Some(e.at)),
-                    InstallStep::None => continue,
-                };
-                let version = event_version(&e.version_name);
-                if version.is_empty() {
-                    continue;
+            // In time order, so a download start lands before the `set` it led to and the first
+            // of two identical events is the one stored.
+            let ordered = a::in_time_order(events);
+            let mut stored: std::collections::HashMap<a::EventKey, String> = Default::default();
+            for chunk in ordered.chunks(a::ROWS_PER_STATEMENT) {
+                let sql = a::insert_events_sql(chunk.len());
+                let mut q = sqlx::query(&sql);
+                for e in chunk {
+                    q = q
+                        .bind(&e.app_id)
+                        .bind(&e.device_id)
+                        .bind(&e.action)
+                        .bind(&e.version_name)
+                        .bind(&e.old_version_name)
+                        .bind(&e.platform)
+                        .bind(&e.plugin_version)
+                        .bind(e.at)
+                        .bind(e.received_at)
+                        .bind(&e.metadata)
+                        .bind(&e.version_os)
+                        .bind(&e.custom_id)
+                        .bind(e.is_emulator)
+                        .bind(e.is_prod)
+                        .bind(&e.key_id)
+                        .bind(&e.channel);
                 }
-                let q = sqlx::query(sql)
-                    .bind(&e.app_id)
-                    .bind(version)
-                    .bind(&e.device_id);
-                let q = match at {
-                    Some(at) => q.bind(at),
-                    None => q,
-                };
+                for r in q.fetch_all(&mut **tx).await.map_err(db)? {
+                    let key: a::EventKey = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+                    stored.insert(key, r.get(5));
+                }
+            }
+            // The events just stored (a duplicate within the batch: its first), with channels.
+            let mut fresh = Vec::with_capacity(stored.len());
+            let mut daily: std::collections::HashMap<a::DailyKey, i64> = Default::default();
+            for e in ordered {
+                if let Some(channel) = stored.remove(&a::event_key(e)) {
+                    *daily.entry(a::DailyKey::of(e, channel)).or_default() += 1;
+                    fresh.push(e);
+                }
+            }
+            let installs: Vec<_> = a::install_changes(fresh.iter().copied())
+                .into_iter()
+                .collect();
+            for chunk in installs.chunks(a::ROWS_PER_STATEMENT) {
+                let sql = a::add_installs_sql(chunk.len());
+                let mut q = sqlx::query(&sql);
+                for ((app, version, device), c) in chunk {
+                    q = q
+                        .bind(app)
+                        .bind(version)
+                        .bind(device)
+                        .bind(c.started_at)
+                        .bind(c.installed_at)
+                        .bind(c.failures);
+                }
                 q.execute(&mut **tx).await.map_err(db)?;
             }
-            for (k, n) in daily {
-                sqlx::query(a::ADD_DAILY)
-                    .bind(&k.app_id)
-                    .bind(k.day)
-                    .bind(&k.version_name)
-                    .bind(&k.action)
-                    .bind(&k.platform)
-                    .bind(&k.version_os)
-                    .bind(&k.plugin_version)
-                    .bind(&k.channel)
-                    .bind(n)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db)?;
+            let mut daily: Vec<_> = daily.into_iter().collect();
+            daily.sort_by(|x, y| x.0.cmp(&y.0));
+            for chunk in daily.chunks(a::ROWS_PER_STATEMENT) {
+                let sql = a::add_daily_sql(chunk.len());
+                let mut q = sqlx::query(&sql);
+                for (k, n) in chunk {
+                    q = q
+                        .bind(&k.app_id)
+                        .bind(k.day)
+                        .bind(&k.version_name)
+                        .bind(&k.action)
+                        .bind(&k.platform)
+                        .bind(&k.version_os)
+                        .bind(&k.plugin_version)
+                        .bind(&k.channel)
+                        .bind(*n);
+                }
+                q.execute(&mut **tx).await.map_err(db)?;
             }
-            Ok(fresh)
+            Ok(fresh.len() as u64)
         }
 
         async fn stats_data_in(
@@ -385,4 +493,74 @@ macro_rules! sql_analytics {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_rows_then_columns() {
+        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(placeholders(1, 1), "($1)");
+    }
+
+    fn ev(device: &str, action: &str, version: &str, at: i64) -> crate::StatEvent {
+        crate::StatEvent {
+            app_id: "com.a.b".into(),
+            device_id: device.into(),
+            action: action.into(),
+            version_name: version.into(),
+            old_version_name: String::new(),
+            platform: "ios".into(),
+            plugin_version: "7.0.0".into(),
+            at,
+            received_at: at,
+            metadata: None,
+            version_os: String::new(),
+            custom_id: String::new(),
+            is_emulator: false,
+            is_prod: true,
+            key_id: String::new(),
+            channel: String::new(),
+        }
+    }
+
+    /// As the events would act one by one in time order: the earliest start, the first run,
+    /// failures before it only; lifecycle events and events without a bundle change nothing.
+    #[test]
+    fn install_changes_apply_events_in_time_order() {
+        let events = [
+            ev("a", "download_zip_start", "1.0.0", 10),
+            ev("a", "download_fail", "1.0.0", 11),
+            ev("a", "download_zip_start", "1.0.0", 5),
+            ev("a", "set", "1.0.0", 20),
+            ev("a", "checksum_fail", "1.0.0", 21),
+            ev("a", "set", "1.0.0", 30),
+            ev("a", "download_manifest_file_fail", "1.0.0:www/app.js", 15),
+            ev("b", "update_fail", "1.0.0", 7),
+            ev("b", "app_moved_to_foreground", "1.0.0", 8),
+            ev("c", "set", "", 9),
+        ];
+        let ordered = in_time_order(&events);
+        let got = install_changes(ordered.iter().copied());
+        let key = |d: &str| ("com.a.b".to_owned(), "1.0.0".to_owned(), d.to_owned());
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(
+            got[&key("a")],
+            InstallChange {
+                started_at: Some(5),
+                installed_at: Some(20),
+                failures: 2,
+            }
+        );
+        assert_eq!(
+            got[&key("b")],
+            InstallChange {
+                started_at: None,
+                installed_at: None,
+                failures: 1,
+            }
+        );
+    }
 }

@@ -275,6 +275,19 @@ pub static TABLES: &[Table] = &[
         derived: false,
     },
     Table {
+        name: "device_hours",
+        columns: &[
+            text("app_id"),
+            int("hour"),
+            text("version_name"),
+            text("channel"),
+            int("devices"),
+        ],
+        key: &["app_id", "hour", "version_name", "channel"],
+        generated_id: None,
+        derived: true,
+    },
+    Table {
         name: "stats_events",
         columns: &[
             int("id"),
@@ -544,8 +557,19 @@ pub static TABLES: &[Table] = &[
     },
 ];
 
-/// Tables an engine keeps for itself, never copied (migration bookkeeping, SQLite's sequences).
-pub const ENGINE_TABLES: &[&str] = &["_sqlx_migrations", "sqlite_sequence"];
+/// Tables an engine keeps for itself, never copied (migration bookkeeping, SQLite's sequences,
+/// and the device search index: SQLite's FTS5 table and its shadow tables, PostgreSQL's narrow
+/// copy of the device ids — rebuilt by triggers as the devices are copied).
+pub const ENGINE_TABLES: &[&str] = &[
+    "_sqlx_migrations",
+    "sqlite_sequence",
+    "device_search",
+    "device_search_config",
+    "device_search_content",
+    "device_search_data",
+    "device_search_docsize",
+    "device_search_idx",
+];
 
 /// One value of a row, encoded the same whatever the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]

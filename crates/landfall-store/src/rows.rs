@@ -65,6 +65,42 @@ pub fn device_search_pattern(f: &DeviceFilter) -> Option<String> {
         .map(|s| format!("%{}%", s.replace(['%', '_'], "")))
 }
 
+/// The `WHERE` clause of a [`DeviceFilter`] over `devices` (its columns prefixed with `prefix`,
+/// e.g. `"d."` in a join): `app_id = $1` and only the conditions the filter sets, numbered from
+/// `$2`, with the values to bind after the app id, in order. (A generic `($n IS NULL OR channel =
+/// $n)` keeps the planner from using an index on the column: a channel's devices would be a pass
+/// over every device of the app.) `search` renders the search condition on its parameter, which
+/// holds [`device_search_pattern`]; the engines match substrings differently.
+pub fn device_where(
+    f: &DeviceFilter,
+    prefix: &str,
+    search: impl Fn(usize) -> String,
+) -> (String, Vec<String>) {
+    let mut sql = format!("{prefix}app_id = $1");
+    let mut values = Vec::new();
+    if let Some(pattern) = device_search_pattern(f) {
+        sql.push_str(&format!(" AND {}", search(values.len() + 2)));
+        values.push(pattern);
+    }
+    for (column, value) in [
+        ("channel", &f.channel),
+        ("version_name", &f.version_name),
+        ("platform", &f.platform),
+    ] {
+        if let Some(v) = value {
+            sql.push_str(&format!(" AND {prefix}{column} = ${}", values.len() + 2));
+            values.push(v.clone());
+        }
+    }
+    (sql, values)
+}
+
+/// The text a device search looks for: the search without `%` and `_` (see
+/// [`device_search_pattern`]).
+pub fn device_search_text(f: &DeviceFilter) -> Option<String> {
+    f.search.as_ref().map(|s| s.replace(['%', '_'], ""))
+}
+
 /// How many devices a listing returns (`limit` 0 = 100).
 pub fn device_limit(f: &DeviceFilter) -> i64 {
     i64::from(if f.limit == 0 { 100 } else { f.limit })

@@ -257,6 +257,150 @@ pub async fn listings_limit_filter_and_count(store: Arc<dyn Store>) {
         .all(|e| e.at < before));
 }
 
+/// Active devices and the version distribution (kept per hour of last check-in in
+/// `device_hours`) and filtered device counts answer what a pass over every device answers, for
+/// times inside hours, on hour boundaries and on a device's own check-in time, per channel, after
+/// devices moved to another hour, bundle or channel.
+pub async fn device_counts_equal_a_pass_over_the_devices(store: Arc<dyn Store>) {
+    use landfall_core::analytics::DAY_MS;
+    const HOUR: i64 = 3_600_000;
+    let app = "com.example.app";
+    store.create_app(app, "Example", "admin").await.unwrap();
+    let t0 = 1_767_225_600_000; // an hour boundary
+    let seen = |i: i64, version: &str, channel: &str, at: i64| DeviceSeen {
+        app_id: app.into(),
+        device_id: format!("dev-{i:02}"),
+        custom_id: format!("user-{}", i % 7),
+        version_name: version.into(),
+        version_build: "1.0.0".into(),
+        version_code: "1".into(),
+        version_os: "14".into(),
+        platform: if i % 3 == 0 { "ios" } else { "android" }.into(),
+        plugin_version: "7.0.0".into(),
+        is_emulator: false,
+        is_prod: true,
+        install_source: String::new(),
+        channel: channel.into(),
+        key_id: String::new(),
+        seen_at: at,
+    };
+    let channels = ["production", "beta"];
+    let first: Vec<_> = (0..60)
+        .map(|i| {
+            let v = format!("1.0.{}", i % 3);
+            seen(i, &v, channels[(i % 2) as usize], t0 + i * 1_234_567)
+        })
+        .collect();
+    store.upsert_devices(&first).await.unwrap();
+    // Moves: later hour + other bundle + other channel; same hour; an older check-in (ignored).
+    let mut moves: Vec<_> = (0..10)
+        .map(|i| seen(i, "1.0.9", "beta", t0 + 30 * HOUR + i * 1_000))
+        .collect();
+    moves.push(seen(11, "1.0.2", "beta", t0 + 11 * 1_234_567 + 1));
+    moves.push(seen(12, "1.0.0", "production", t0));
+    moves.push(seen(
+        13,
+        "1.0.1",
+        "production",
+        t0 + 13 * 1_234_567 + 10 * HOUR,
+    ));
+    store.upsert_devices(&moves).await.unwrap();
+
+    let all = store
+        .list_devices(
+            app,
+            &DeviceFilter {
+                limit: 10_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 60);
+    let mut times: Vec<i64> = vec![t0 - 1, t0, t0 + 1, t0 + 5 * HOUR, t0 + 5 * HOUR - 1];
+    times.extend(all.iter().map(|d| d.last.seen_at));
+    times.extend(all.iter().map(|d| d.last.seen_at + 1));
+    times.push(t0 + 40 * HOUR);
+    for since in times {
+        for channel in [None, Some("production"), Some("beta")] {
+            let of = |d: &&Device| channel.is_none_or(|c| d.last.channel == c);
+            let active = |from: i64| {
+                all.iter()
+                    .filter(of)
+                    .filter(|d| d.last.seen_at >= from)
+                    .count() as u64
+            };
+            let mut versions: std::collections::BTreeMap<String, u64> = Default::default();
+            for d in all.iter().filter(of).filter(|d| d.last.seen_at >= since) {
+                *versions.entry(d.last.version_name.clone()).or_default() += 1;
+            }
+            let mut versions: Vec<(String, u64)> = versions.into_iter().collect();
+            versions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let q = StatsQuery {
+                since_ms: since,
+                now_ms: since + DAY_MS,
+                bundle: None,
+                channel: channel.map(str::to_owned),
+                releases: 1,
+            };
+            let d = store.stats_data(app, &q).await.unwrap();
+            let at = format!("since {} ms after t0, channel {channel:?}", since - t0);
+            assert_eq!(d.active_day, active(since), "{at}");
+            assert_eq!(d.active_month, active(since + DAY_MS - 30 * DAY_MS), "{at}");
+            assert_eq!(d.versions, versions, "{at}");
+        }
+    }
+    let filters = [
+        (Some("beta"), None, None, None),
+        (Some("production"), Some("1.0.1"), None, None),
+        (Some("beta"), Some("1.0.9"), Some("android"), None),
+        (None, Some("1.0.2"), None, None),
+        (None, None, Some("ios"), None),
+        (Some("beta"), None, None, Some("USER-3")),
+        (None, None, None, Some("dev-1")),
+    ];
+    for (channel, version, platform, search) in filters {
+        let f = DeviceFilter {
+            channel: channel.map(str::to_owned),
+            version_name: version.map(str::to_owned),
+            platform: platform.map(str::to_owned),
+            search: search.map(str::to_owned),
+            limit: 10_000,
+        };
+        let want: Vec<&Device> = all
+            .iter()
+            .filter(|d| {
+                channel.is_none_or(|c| d.last.channel == c)
+                    && version.is_none_or(|v| d.last.version_name == v)
+                    && platform.is_none_or(|p| d.last.platform == p)
+                    && search.is_none_or(|s| {
+                        let s = s.to_ascii_lowercase();
+                        d.last.device_id.to_ascii_lowercase().contains(&s)
+                            || d.last.custom_id.to_ascii_lowercase().contains(&s)
+                    })
+            })
+            .collect();
+        assert!(!want.is_empty(), "{f:?} matches something");
+        assert_eq!(
+            store.count_devices(app, &f).await.unwrap(),
+            want.len() as u64,
+            "{f:?}"
+        );
+        let listed = store.list_devices(app, &f).await.unwrap();
+        let mut ids: Vec<_> = listed.iter().map(|d| d.last.device_id.clone()).collect();
+        let mut want_ids: Vec<_> = want.iter().map(|d| d.last.device_id.clone()).collect();
+        ids.sort();
+        want_ids.sort();
+        assert_eq!(ids, want_ids, "{f:?}");
+        assert!(
+            listed
+                .windows(2)
+                .all(|w| w[0].last.seen_at >= w[1].last.seen_at),
+            "{f:?}: most recently seen first"
+        );
+    }
+}
+
 /// One `#[tokio::test]` per case. `$make` is an async expression yielding a fresh, empty store
 /// and a guard that keeps its database alive for the case, as `Option<(Arc<dyn Store>, guard)>`
 /// (`None`: skip, e.g. no database server outside CI).
@@ -267,6 +411,7 @@ macro_rules! store_cases {
         $crate::store_cases!(@case $make, concurrent_channel_batches_never_interleave);
         $crate::store_cases!(@case $make, concurrent_device_assignments_keep_one_row);
         $crate::store_cases!(@case $make, listings_limit_filter_and_count);
+        $crate::store_cases!(@case $make, device_counts_equal_a_pass_over_the_devices);
     };
     (@case $make:expr, $name:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
