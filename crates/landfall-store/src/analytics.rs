@@ -11,8 +11,28 @@
 /// and PostgreSQL's 65,535 bound parameters).
 pub const ROWS_PER_STATEMENT: usize = 1_000;
 
-/// `($1, $2, …), ($n+1, …)`: `rows` rows of `cols` parameters.
-pub fn placeholders(rows: usize, cols: usize) -> String {
+/// How a statement names its parameters: `$1, $2, …` (PostgreSQL), or `?, ?, …` in order (SQLite:
+/// there, every `$n` is a name the engine looks up in a list, so binding a statement with
+/// thousands of them costs time quadratic in their number — most of a commit's CPU).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Params {
+    Numbered,
+    InOrder,
+}
+
+impl Params {
+    /// The style for an sqlx database (by its name: "SQLite" binds in order).
+    pub fn of(database_name: &str) -> Self {
+        if database_name == "SQLite" {
+            Params::InOrder
+        } else {
+            Params::Numbered
+        }
+    }
+}
+
+/// `($1, $2, …), ($n+1, …)` (or `(?, ?, …), …`): `rows` rows of `cols` parameters.
+pub fn placeholders(rows: usize, cols: usize, style: Params) -> String {
     let mut out = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
         out.push_str(if r == 0 { "(" } else { ", (" });
@@ -20,7 +40,10 @@ pub fn placeholders(rows: usize, cols: usize) -> String {
             if c > 0 {
                 out.push_str(", ");
             }
-            out.push_str(&format!("${}", r * cols + c + 1));
+            match style {
+                Params::Numbered => out.push_str(&format!("${}", r * cols + c + 1)),
+                Params::InOrder => out.push('?'),
+            }
         }
         out.push(')');
     }
@@ -30,7 +53,7 @@ pub fn placeholders(rows: usize, cols: usize) -> String {
 /// Store `rows` events once each, in one statement: an event without a channel gets the one its
 /// device last checked in on. Answers the key and channel of each row stored (a row already
 /// there, e.g. from a retried batch, answers nothing).
-pub fn insert_events_sql(rows: usize) -> String {
+pub fn insert_events_sql(rows: usize, style: Params) -> String {
     format!(
         "INSERT INTO stats_events (app_id, device_id, action, version_name, old_version_name, \
          platform, plugin_version, at, received_at, metadata, version_os, custom_id, is_emulator, \
@@ -42,25 +65,25 @@ pub fn insert_events_sql(rows: usize) -> String {
          FROM (VALUES {}) AS v WHERE TRUE \
          ON CONFLICT (app_id, device_id, at, action, version_name) DO NOTHING \
          RETURNING app_id, device_id, at, action, version_name, channel",
-        placeholders(rows, 16)
+        placeholders(rows, 16, style)
     )
 }
 
 /// Add to days' rollups, `rows` keys (each once).
-pub fn add_daily_sql(rows: usize) -> String {
+pub fn add_daily_sql(rows: usize, style: Params) -> String {
     format!(
         "INSERT INTO stats_daily (app_id, day, version_name, action, platform, version_os, \
          plugin_version, channel, events) VALUES {} \
          ON CONFLICT (app_id, day, version_name, action, platform, version_os, plugin_version, \
          channel) DO UPDATE SET events = stats_daily.events + excluded.events",
-        placeholders(rows, 9)
+        placeholders(rows, 9, style)
     )
 }
 
 /// Apply [`InstallChange`]s, `rows` devices × bundles (each once), to what is stored: the earliest
 /// download start is kept, failures count only before the bundle first ran, the first run counts.
 /// (The `installs` triggers count attempts, installs, first tries, adoption and durations.)
-pub fn add_installs_sql(rows: usize) -> String {
+pub fn add_installs_sql(rows: usize, style: Params) -> String {
     format!(
         "INSERT INTO installs (app_id, version_name, device_id, started_at, installed_at, \
          failures) VALUES {} ON CONFLICT (app_id, version_name, device_id) DO UPDATE SET \
@@ -73,7 +96,7 @@ pub fn add_installs_sql(rows: usize) -> String {
          WHERE (excluded.started_at IS NOT NULL AND (installs.started_at IS NULL \
          OR installs.started_at > excluded.started_at)) OR (installs.installed_at IS NULL \
          AND (excluded.failures > 0 OR excluded.installed_at IS NOT NULL))",
-        placeholders(rows, 6)
+        placeholders(rows, 6, style)
     )
 }
 
@@ -233,12 +256,13 @@ macro_rules! sql_analytics {
             events: &[$crate::StatEvent],
         ) -> $crate::StoreResult<u64> {
             use $crate::analytics as a;
+            let style = a::Params::of(<$db as sqlx::Database>::NAME);
             // In time order, so a download start lands before the `set` it led to and the first
             // of two identical events is the one stored.
             let ordered = a::in_time_order(events);
             let mut stored: std::collections::HashMap<a::EventKey, String> = Default::default();
             for chunk in ordered.chunks(a::ROWS_PER_STATEMENT) {
-                let sql = a::insert_events_sql(chunk.len());
+                let sql = a::insert_events_sql(chunk.len(), style);
                 let mut q = sqlx::query(&sql);
                 for e in chunk {
                     q = q
@@ -277,7 +301,7 @@ macro_rules! sql_analytics {
                 .into_iter()
                 .collect();
             for chunk in installs.chunks(a::ROWS_PER_STATEMENT) {
-                let sql = a::add_installs_sql(chunk.len());
+                let sql = a::add_installs_sql(chunk.len(), style);
                 let mut q = sqlx::query(&sql);
                 for ((app, version, device), c) in chunk {
                     q = q
@@ -293,7 +317,7 @@ macro_rules! sql_analytics {
             let mut daily: Vec<_> = daily.into_iter().collect();
             daily.sort_by(|x, y| x.0.cmp(&y.0));
             for chunk in daily.chunks(a::ROWS_PER_STATEMENT) {
-                let sql = a::add_daily_sql(chunk.len());
+                let sql = a::add_daily_sql(chunk.len(), style);
                 let mut q = sqlx::query(&sql);
                 for (k, n) in chunk {
                     q = q
@@ -501,8 +525,13 @@ mod tests {
 
     #[test]
     fn placeholders_number_rows_then_columns() {
-        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(placeholders(1, 1), "($1)");
+        assert_eq!(
+            placeholders(2, 3, Params::Numbered),
+            "($1, $2, $3), ($4, $5, $6)"
+        );
+        assert_eq!(placeholders(2, 2, Params::InOrder), "(?, ?), (?, ?)");
+        assert_eq!(Params::of("SQLite"), Params::InOrder);
+        assert_eq!(Params::of("PostgreSQL"), Params::Numbered);
     }
 
     fn ev(device: &str, action: &str, version: &str, at: i64) -> crate::StatEvent {
