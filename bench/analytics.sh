@@ -230,28 +230,41 @@ ingest_check() { # BACKEND: the same requests through /stats and as raw SQL leav
   fi
 }
 
-ingest_round() { # BACKEND ROUND
-  local backend=$1 round=$2 t_base out c0 c1 stored n t0 t1 kind load now
-  now=$(now_ms)
-  t_base=$((now - 2 * 86400000))
-  out="$WORK/ingest-$backend-$round.txt"
-  fleet_db "$backend" "$backend-ingest-$round" 1 "$now"
+ingest_http() { # BACKEND ROUND LABEL BIN NOW T_BASE -> stored events in INGEST_STORED
+  local backend=$1 round=$2 label=$3 bin=$4 now=$5 t_base=$6 out c0 c1 load
+  out="$WORK/ingest-$backend-$round-$label.txt"
+  new_db "$backend" "$backend-ingest-$round-$label"
+  migrate "$bin"
+  start_server "$backend-ingest-$round-$label" "$bin"
+  create_stats_apps
+  python3 "$DATA" devices "$DB_URL" "$APPS" "$NDEV" "$now" 2>/dev/null
   load=$(load1)
   c0=$(server_ticks)
-  log "$backend ingest round $round: wrk -c$INGEST_CONNS -d$INGEST_DURATION POST /stats"
+  log "$backend ingest round $round ($label): wrk -c$INGEST_CONNS -d$INGEST_DURATION POST /stats"
   APPS=$APPS NDEV=$NDEV T_BASE=$t_base wrk -t1 -c"$INGEST_CONNS" -d"$INGEST_DURATION" --latency \
     -s "$STATS_LUA" "$SRV_URL/stats" >"$out"
   c1=$(server_ticks)
   sleep 1
-  stored=$(dbq "SELECT COUNT(*) FROM stats_events")
+  INGEST_STORED=$(dbq "SELECT COUNT(*) FROM stats_events")
   # Every device of the load is in the fleet: an event without a channel means the Lua script and
   # analytics_data.py disagree on device ids.
   [ "$(dbq "SELECT COUNT(*) FROM stats_events WHERE channel = ''")" = 0 ] ||
     die "events of devices outside the fleet: post-stats-installs.lua and analytics_data.py differ"
   stop_server
-  printf '%s\t%s\thttp\t%s\t%s\t%s\t%s\n' "$backend" "$round" "$stored" "$out" "$((c1 - c0))" "$load" >>"$WORK/ingest.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$round" "$label" "$INGEST_STORED" "$out" \
+    "$((c1 - c0))" "$load" >>"$WORK/ingest.tsv"
   drop_db
-  n=$((stored / 4))
+}
+
+ingest_round() { # BACKEND ROUND
+  local backend=$1 round=$2 t_base n t0 t1 kind load now stored
+  now=$(now_ms)
+  t_base=$((now - 2 * 86400000))
+  if [ -n "${BASELINE_BIN:-}" ]; then
+    ingest_http "$backend" "$round" baseline "$BASELINE_BIN" "$now" "$t_base"
+  fi
+  ingest_http "$backend" "$round" http "$BIN" "$now" "$t_base"
+  n=$((INGEST_STORED / 4))
   for kind in raw raw_rows; do
     fleet_db "$backend" "$backend-$kind-$round" 0 "$now"
     python3 "$DATA" raw "$backend" "$APPS" "$n" "$t_base" "$NDEV" $([ "$kind" = raw_rows ] && echo --rows-only) >"$TMP/raw.sql"

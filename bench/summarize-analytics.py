@@ -86,45 +86,50 @@ def report(work: Path, out_json: Path) -> None:
           "with the same schema and fleet: **raw** = multi-row `INSERT` into `stats_events` + the "
           "rollups ingestion maintains (`installs` with its triggers, `stats_daily`), set-based; "
           "**rows only** = the `INSERT`s alone.\n")
-        p("| backend | round | events | /stats events/s | p50 / p99 ms | server CPU ms / 1,000 events | "
-          "raw events/s | rows-only events/s | /stats ÷ raw | /stats ÷ rows only | load 1m |")
-        p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        p("| backend | round | binary | events stored | /stats events/s | p50 / p99 ms | "
+          "server CPU ms / 1,000 events | raw events/s | rows-only events/s | /stats ÷ raw | "
+          "/stats ÷ rows only | load 1m |")
+        p("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         by = {}
         for r in ing:
             by.setdefault((r[0], int(r[1])), {})[r[2]] = r
         res = []
+        ratio = lambda v: "—" if v is None else f"{100 * v:.0f} %"
         for (backend, rnd), k in sorted(by.items()):
-            h = k.get("http")
-            if not h:
-                continue
-            w = parse_wrk(Path(h[4]).read_text())
-            acked = w["requests"] * EVENTS_PER_REQUEST
-            eps = acked / w["duration_s"]
-            cpu = int(h[5]) / clk * 1000.0 / (acked / 1000.0) if acked else None
             rate = {}
             for kind in ("raw", "raw_rows"):
                 if kind in k:
                     rate[kind] = int(k[kind][3]) / (int(k[kind][4]) / 1e6)
-            errors = w["non_2xx_3xx"] + sum((w["socket_errors"] or {}).values())
-            d = {"backend": backend, "round": rnd, "acked_events": acked, "stored_events": int(h[3]),
-                 "events_per_s": eps, "p50_ms": w["latency_p50_ms"], "p99_ms": w["latency_p99_ms"],
-                 "errors": errors, "server_cpu_ms_per_1000": cpu,
-                 "raw_events_per_s": rate.get("raw"), "rows_only_events_per_s": rate.get("raw_rows"),
-                 "ratio_raw": eps / rate["raw"] if "raw" in rate else None,
-                 "ratio_rows_only": eps / rate["raw_rows"] if "raw_rows" in rate else None,
-                 "load": [h[6]] + [k[x][6] for x in ("raw", "raw_rows") if x in k]}
-            res.append(d)
-            ratio = lambda v: "—" if v is None else f"{100 * v:.0f} %"
-            p(f"| {backend} | {rnd} | {int(h[3]):,} | {fmt(eps)} | {fmt(w['latency_p50_ms'], 1)} / "
-              f"{fmt(w['latency_p99_ms'], 1)} | {fmt(cpu, 1)} | {fmt(rate.get('raw'))} | "
-              f"{fmt(rate.get('raw_rows'))} | {ratio(d['ratio_raw'])} | {ratio(d['ratio_rows_only'])} | "
-              f"{'/'.join(d['load'])} |")
-            if errors or int(h[3]) < acked:
-                p(f"\n**{backend} round {rnd}: {errors} errors, {int(h[3]):,} stored of {acked:,} acknowledged.**\n")
+            for label in ("baseline", "http"):
+                h = k.get(label)
+                if not h:
+                    continue
+                w = parse_wrk(Path(h[4]).read_text())
+                acked = w["requests"] * EVENTS_PER_REQUEST
+                eps = acked / w["duration_s"]
+                cpu = int(h[5]) / clk * 1000.0 / (acked / 1000.0) if acked else None
+                errors = w["non_2xx_3xx"] + sum((w["socket_errors"] or {}).values())
+                d = {"backend": backend, "round": rnd, "binary": "baseline" if label == "baseline" else "current",
+                     "acked_events": acked, "stored_events": int(h[3]),
+                     "events_per_s": eps, "p50_ms": w["latency_p50_ms"], "p99_ms": w["latency_p99_ms"],
+                     "errors": errors, "server_cpu_ms_per_1000": cpu,
+                     "raw_events_per_s": rate.get("raw"), "rows_only_events_per_s": rate.get("raw_rows"),
+                     "ratio_raw": eps / rate["raw"] if "raw" in rate else None,
+                     "ratio_rows_only": eps / rate["raw_rows"] if "raw_rows" in rate else None,
+                     "load": [h[6]] + [k[x][6] for x in ("raw", "raw_rows") if x in k]}
+                res.append(d)
+                p(f"| {backend} | {rnd} | {d['binary']} | {int(h[3]):,} | {fmt(eps)} | "
+                  f"{fmt(w['latency_p50_ms'], 1)} / {fmt(w['latency_p99_ms'], 1)} | {fmt(cpu, 1)} | "
+                  f"{fmt(rate.get('raw'))} | {fmt(rate.get('raw_rows'))} | {ratio(d['ratio_raw'])} | "
+                  f"{ratio(d['ratio_rows_only'])} | {'/'.join(d['load'])} |")
+                if errors or int(h[3]) < acked:
+                    p(f"\n**{backend} round {rnd} {d['binary']}: {errors} errors, {int(h[3]):,} stored of "
+                      f"{acked:,} acknowledged.**\n")
         out["ingest"] = res
         p()
         for backend in sorted({d["backend"] for d in res}):
-            rs = [d["ratio_raw"] for d in res if d["backend"] == backend and d["ratio_raw"]]
+            rs = [d["ratio_raw"] for d in res
+                  if d["backend"] == backend and d["binary"] == "current" and d["ratio_raw"]]
             if rs:
                 p(f"- {backend}: /stats reached {min(rs) * 100:.0f}–{max(rs) * 100:.0f} % of raw inserts "
                   f"(target ≥ {T_INGEST * 100:.0f} %: {'met' if min(rs) >= T_INGEST else '**not met**'}).")
