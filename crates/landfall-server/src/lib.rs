@@ -1,4 +1,5 @@
-//! Landfall's HTTP server: the Capgo plugin endpoints, bundle downloads and the admin API.
+//! Landfall's HTTP server: the Capgo plugin endpoints, bundle downloads, the admin API and the
+//! web console (`/`, [`console`]).
 //!
 //! [`build_router`] wires the routes over an [`AppState`]; [`run`] is `landfall serve`: it opens the
 //! store the `database` URL names (SQLite or PostgreSQL) and the local blobs, makes sure an admin

@@ -55,19 +55,24 @@ export function adoptionData(releases, now) {
     for (const p of r.adoption) xs.add(at(p.at));
   }
   const x = [...xs].sort((a, b) => a - b);
+  // Each curve has values at its release (0 %), at its own points and at the report's time; the
+  // line joins them (spanGaps) and the points are drawn, so nothing is interpolated unseen.
+  // Devices that ran a release before its recorded release time (clock skew, a bundle served
+  // before a channel pointed at it) count from the release point on: the curve never goes down.
   const series = releases.map((r) => {
-    const pts = r.adoption.map((p) => [at(p.at), p.share * 100]);
-    const start = r.released_at ? at(r.released_at) : pts.length ? pts[0][0] : null;
-    let i = 0;
-    let value = 0;
-    return x.map((t) => {
-      if (start === null || t < start) return null;
-      while (i < pts.length && pts[i][0] <= t) {
-        value = pts[i][1];
-        i += 1;
-      }
-      return value;
-    });
+    const own = new Map();
+    const release = r.released_at ? at(r.released_at) : null;
+    let last = release === null ? null : 0;
+    for (const p of r.adoption) {
+      last = p.share * 100;
+      if (release === null || at(p.at) > release) own.set(at(p.at), last);
+    }
+    if (release !== null) {
+      const before = r.adoption.filter((p) => at(p.at) <= release);
+      own.set(release, before.length ? before[before.length - 1].share * 100 : 0);
+    }
+    if (last !== null) own.set(end, last);
+    return x.map((t) => (own.has(t) ? own.get(t) : null));
   });
   return [x, ...series];
 }
@@ -93,7 +98,8 @@ export function adoptionChart(container, releases, now, labels) {
           label: r.version_name,
           stroke: PALETTE[i % PALETTE.length],
           width: 2,
-          points: { show: false },
+          spanGaps: true,
+          points: { show: true, size: 6, fill: '#fff' },
           value: (u, v) => (v === null ? '–' : `${v.toFixed(1)}%`),
         })),
       ],
@@ -105,9 +111,13 @@ export function adoptionChart(container, releases, now, labels) {
 }
 
 /** Vertical bars over named categories (`labels`) with values (`values`). */
-export function barChart(container, { labels, values, color, format, height = 220, max }) {
+const COUNT_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 1e6, 1e7];
+
+/** Vertical bars over named categories (`labels`) with values (`values`); `counts`: whole numbers. */
+export function barChart(container, { labels, values, color, format, height = 220, max, counts = false }) {
   const x = labels.map((_, i) => i);
-  const top = max !== undefined ? max : Math.max(1, ...values.filter((v) => v !== null)) * 1.15;
+  const highest = Math.max(1, ...values.filter((v) => v !== null));
+  const top = max !== undefined ? max : counts ? Math.ceil(highest * 1.15) : highest * 1.15;
   return chart(
     container,
     {
@@ -115,7 +125,7 @@ export function barChart(container, { labels, values, color, format, height = 22
       scales: { x: { time: false, range: [-0.6, labels.length - 0.4] }, y: { range: [0, top] } },
       axes: [
         { ...AXIS, font: FONT, grid: { show: false }, splits: () => x, values: (u, splits) => splits.map((i) => labels[i] ?? '') },
-        { ...AXIS, font: FONT, size: 56, values: (u, splits) => splits.map((v) => format(v)) },
+        { ...AXIS, font: FONT, size: 56, ...(counts ? { incrs: COUNT_STEPS } : {}), values: (u, splits) => splits.map((v) => format(v)) },
       ],
       series: [
         { label: '', value: (u, i) => (i === null ? '–' : labels[i] ?? '') },

@@ -82,7 +82,7 @@ async function signOut() {
   state.session = null;
   state.apps = null;
   setSession(null);
-  state.signInMessage = { kind: 'success', text: t('signin.signed_out') };
+  state.signInMessage = { kind: 'success', text: () => t('signin.signed_out') };
   go('#/signin');
 }
 
@@ -158,8 +158,8 @@ async function render() {
       go('#/apps');
       return;
     }
-    const message = state.signInMessage;
-    state.signInMessage = null;
+    // The reason stays while the sign-in page is shown (re-rendered in the chosen language).
+    const message = state.signInMessage ? { kind: state.signInMessage.kind, text: state.signInMessage.text() } : null;
     mount(root(), signin.render({ languageSwitch, message, onSignedIn }));
     return;
   }
@@ -186,6 +186,7 @@ async function render() {
 
 function onSignedIn(session) {
   state.session = session;
+  state.signInMessage = null;
   state.apps = null;
   setSession(session);
   const next = state.next && !state.next.startsWith('#/signin') ? state.next : '#/apps';
@@ -198,7 +199,7 @@ whenSignedOut((err) => {
   state.session = null;
   state.apps = null;
   setSession(null);
-  state.signInMessage = { kind: 'error', text: errorText(err) };
+  state.signInMessage = { kind: 'error', text: () => errorText(err) };
   state.next = location.hash;
   go('#/signin');
 });
@@ -216,8 +217,7 @@ async function boot() {
     setSession(state.session);
   } catch (e) {
     state.session = null;
-    if (e.code === 'session_expired') state.signInMessage = { kind: 'error', text: errorText(e) };
-    else if (e.status !== 401) state.signInMessage = { kind: 'error', text: errorText(e) };
+    if (e.code === 'session_expired' || e.status !== 401) state.signInMessage = { kind: 'error', text: () => errorText(e) };
   }
   onLanguageChange(() => render());
   window.addEventListener('hashchange', render);

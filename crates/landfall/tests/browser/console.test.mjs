@@ -193,15 +193,27 @@ try {
     const generatedBefore = await admin.evaluate(() => document.getElementById('page').dataset.generatedAt);
     const chartBefore = await admin.locator('[data-test=adoption-chart] canvas').screenshot();
     const shareBefore = await text(admin, '[data-test=latest-share] .stat-value');
-    // Real device traffic: each fresh device checks in, downloads and runs 1.0.2.
+    // Real device traffic: each fresh device checks in, downloads and runs 1.0.2, reports it, and
+    // checks in again on 1.0.2 — except the first, whose first download fails (it succeeds on
+    // the retry), and the last, whose download fails its checksum (it stays on builtin).
     const now = Date.now();
+    const last = FRESH.length - 1;
     for (const [i, id] of FRESH.entries()) {
       const answer = await updateCheck(id);
       check(answer.version === '1.0.2', `device ${id} is offered 1.0.2 (got ${JSON.stringify(answer)})`);
       const ev = (action, at) => ({ ...deviceInfo(id, '1.0.2'), old_version_name: 'builtin', action, timestamp: at });
-      await postStats([ev('download_zip_start', now - 4000 + i), ev('download_complete', now - 2000 + i), ev('set', now - 1000 + i)]);
+      const events = [ev('download_zip_start', now - 9000 + i)];
+      if (i === 0) events.push(ev('download_fail', now - 8000), ev('download_zip_start', now - 7000));
+      if (i === last) {
+        events.push(ev('checksum_fail', now - 3000 + i));
+      } else {
+        events.push(ev('download_complete', now - 4000 + i), ev('set', now - 2000 + i));
+      }
+      if (i === 1) events.push(ev('app_crash', now - 1000));
+      await postStats(events);
+      if (i !== last) await updateCheck(id, '1.0.2');
     }
-    const expected = ADOPTED + FRESH.length;
+    const expected = ADOPTED + FRESH.length - 1;
     await waitText(admin, row, String(expected), 'the release table follows the traffic without a reload');
     check(await admin.evaluate(() => window.__sameDocument === true), 'the page was not reloaded');
     const generatedAfter = await admin.evaluate(() => document.getElementById('page').dataset.generatedAt);
@@ -212,6 +224,11 @@ try {
     const shareAfter = await text(admin, '[data-test=latest-share] .stat-value');
     check(shareAfter !== shareBefore, `the adoption share moved (${shareBefore} → ${shareAfter})`);
     await waitText(admin, '[data-test=latest-release] .stat-hint', String(expected), 'the latest-release card follows');
+    // Install health: one failed install among the attempts, one retry, both failures charted.
+    const rate = `${((100 * expected) / (ADOPTED + FRESH.length)).toFixed(1)}%`;
+    await waitText(admin, '[data-test=latest-success] .stat-value', rate, 'the success rate counts the failed install');
+    await admin.waitForSelector('[data-test=failures-chart] canvas');
+    check((await admin.locator('#page').innerText()).includes('应用崩溃'), 'the crash is listed under health signals');
     await shot(admin, 'overview-zh-CN');
     await assertClean(admin, 'live overview');
   });
@@ -294,11 +311,24 @@ try {
     await admin.waitForSelector('[data-test=icp-filing]');
     await waitText(admin, '[data-test=icp-filing]', 'access-provider review', 'the filing state, in English');
     await waitText(admin, '[data-test=icp-preview]', '粤公网安备44030502000001号', 'the public number preview');
-    await admin.waitForSelector('[data-test=icp-compliance] tbody tr');
-    await admin.waitForSelector('[data-test="incident-1"] [data-test=kill-switch]');
+    await admin.waitForSelector('[data-test=compliance-overdue]');
+    check((await admin.locator('[data-test=icp-compliance] tbody tr').first().getAttribute('data-test')) === 'compliance-overdue', 'overdue items come first');
+    await waitText(admin, '[data-test=icp-compliance] .card-hint', 'overdue', 'the overdue count');
     const body = await admin.locator('#page').innerText();
     check(body.includes('Submitted'), 'the timeline lists the submission');
+    check(body.includes('Checklist and readiness') && body.includes('blockers'), 'the readiness checklist');
     await shot(admin, 'icp-en');
+    // The kill switch: every channel to a known-good bundle, in one confirmed step.
+    await admin.click('[data-test="incident-1"] [data-test=kill-switch]');
+    await admin.waitForSelector('[data-test=confirm]');
+    await admin.selectOption('[data-test=kill-target]', '1.0.1');
+    const affected = await text(admin, '[data-test=confirm] [data-test=affected]');
+    check(affected.includes(`This affects ${ON_PRODUCTION} devices on 2 channels.`), `the kill switch counts the devices of every channel (${affected})`);
+    await admin.click('[data-test=confirm-ok]');
+    await waitText(admin, '[data-test=msg-success]', 'Kill switch: 2 channels now serve 1.0.1.', 'the kill switch is confirmed');
+    await waitText(admin, '[data-test="incident-1"]', 'kill switch', 'the incident records the kill switch');
+    const moved = await updateCheck(XSS_DEVICE);
+    check(moved.version === '1.0.1', `the device forced onto beta now gets 1.0.1 (got ${JSON.stringify(moved)})`);
     await admin.selectOption('[data-test=lang]', 'zh-CN');
     await waitText(admin, '[data-test=icp-filing]', '接入商初审', 'the filing state, in Chinese');
     await waitText(admin, '[data-test=nav-icp]', 'ICP 备案', 'the navigation is in Chinese');
@@ -360,7 +390,10 @@ try {
     const { csrf_token: csrf } = await res.json();
     const all = await fetch(`${BASE}/api/v1/session/all`, { method: 'DELETE', headers: { cookie, 'x-csrf-token': csrf } });
     check(all.status === 204, `sign out everywhere (got ${all.status})`);
-    await go(admin, 'bundles');
+    // The page finds out at its next request (or when its live stream reconnects).
+    await admin.evaluate((app) => {
+      location.hash = `#/apps/${app}/bundles`;
+    }, APP);
     await waitText(admin, '[data-test=signin-error]', 'Your session has ended', 'back at sign-in with the reason');
     check((await admin.evaluate(() => location.hash)) === '#/signin', 'on the sign-in page');
     await signIn(admin, ADMIN);

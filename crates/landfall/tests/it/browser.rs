@@ -166,6 +166,14 @@ async fn console_in_headless_chromium() {
     server
         .cli(&["icp", "transition", APP, "submit", "--force"])
         .ok();
+    // Launched 200 days ago and no check done since: the compliance calendar has overdue items
+    // (the weekly server-performance review at least), whatever today is.
+    let launched = (chrono::Utc::now() - chrono::Duration::days(200))
+        .format("%Y-%m-%d")
+        .to_string();
+    server
+        .cli(&["icp", "settings", "set", APP, "--launch-date", &launched])
+        .ok();
     server
         .cli(&[
             "icp",
@@ -179,19 +187,19 @@ async fn console_in_headless_chromium() {
         ])
         .ok();
 
-    // Devices, all on production: three already run 1.0.2 (checked in and reported `set`), four
-    // fresh ones (the browser test's live traffic adopts 1.0.2 with them), the probe, and one
-    // whose custom id is an XSS payload.
+    // Devices, all on production: three already run 1.0.2 (checked in and reported `set`), five
+    // fresh ones (the browser test's live traffic: four adopt 1.0.2, one fails to install it),
+    // the probe, and one whose custom id is an XSS payload.
     let http = reqwest::Client::new();
     let now = landfall_store::now_ms();
     let adopted: Vec<String> = (1..=3).map(device).collect();
-    let fresh: Vec<String> = (11..=14).map(device).collect();
+    let fresh: Vec<String> = (11..=15).map(device).collect();
     for id in &adopted {
         check_in(&http, &server, device_info(APP, id, "builtin")).await;
         let mut set = device_info(APP, id, "1.0.2");
         set["action"] = json!("set");
         set["old_version_name"] = json!("builtin");
-        set["timestamp"] = json!(now - 60_000);
+        set["timestamp"] = json!(now);
         let r = http
             .post(format!("{}/stats", server.url))
             .json(&json!([set]))

@@ -217,6 +217,7 @@ function sections(report, charts) {
           values: top.map((a) => a.events),
           color: PALETTE[2],
           format: (v) => num(Math.round(v)),
+          counts: true,
         }),
       );
     }
