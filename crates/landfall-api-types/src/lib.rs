@@ -310,6 +310,10 @@ pub struct ChannelInfo {
     pub bundle: String,
     pub flags: ChannelFlagsInfo,
     pub rollout: Option<RolloutInfo>,
+    /// Known devices whose latest update check this channel answered: the devices a move of the
+    /// channel (a new bundle, a rollout, a rollback) reaches.
+    #[serde(default)]
+    pub devices: u64,
     pub created_at: i64,
     pub updated_at: i64,
     /// In answers to a change: what devices on this channel get now, in words.

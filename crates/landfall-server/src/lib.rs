@@ -1,4 +1,5 @@
-//! Landfall's HTTP server: the Capgo plugin endpoints, bundle downloads and the admin API.
+//! Landfall's HTTP server: the Capgo plugin endpoints, bundle downloads, the admin API and the
+//! web console (`/`, [`console`]).
 //!
 //! [`build_router`] wires the routes over an [`AppState`]; [`run`] is `landfall serve`: it opens the
 //! store the `database` URL names (SQLite or PostgreSQL) and the local blobs, makes sure an admin
@@ -8,6 +9,7 @@
 pub mod admin;
 pub mod blobs;
 pub mod catalog;
+pub mod console;
 pub mod datadir;
 pub mod delivery;
 pub mod download;
@@ -144,8 +146,16 @@ pub fn build_router(state: Shared) -> Router {
         })
         .layer(axum::middleware::from_fn(limits::admin_413))
         .layer(TraceLayer::new_for_http());
+    let console = Router::new()
+        .route("/", get(console::index))
+        .route("/console/{*path}", get(console::asset))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::label_route,
+        ));
     Router::new()
         .merge(plugin)
+        .merge(console)
         .nest("/api/v1", api)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .layer(axum::middleware::from_fn_with_state(
@@ -157,6 +167,7 @@ pub fn build_router(state: Shared) -> Router {
             state.clone(),
             metrics::track,
         ))
+        .layer(axum::middleware::from_fn(console::security_headers))
         .with_state(state)
 }
 

@@ -101,6 +101,16 @@ pub async fn channel_info(s: &Shared, c: &Channel) -> HttpResult<ChannelInfo> {
         bundle: bundle_name(s, c.bundle_id).await?,
         flags: flags_info(&c.flags),
         rollout,
+        devices: s
+            .store
+            .count_devices(
+                &c.app_id,
+                &DeviceFilter {
+                    channel: Some(c.name.clone()),
+                    ..Default::default()
+                },
+            )
+            .await?,
         created_at: c.created_at,
         updated_at: c.updated_at,
         effect: None,
@@ -256,6 +266,8 @@ pub async fn list(
 ) -> HttpResult<Json<Vec<ChannelInfo>>> {
     caller.require(Some(&app), Role::Read)?;
     existing_app(&s, &app).await?;
+    // Check-ins still in the write buffer count in `devices` too.
+    s.devices.flush(s.store.as_ref()).await;
     let mut out = Vec::new();
     for c in s.store.list_channels(&app).await? {
         out.push(channel_info(&s, &c).await?);
@@ -272,6 +284,7 @@ pub async fn get(
 ) -> HttpResult<Json<ChannelInfo>> {
     caller.require(Some(&app), Role::Read)?;
     existing_app(&s, &app).await?;
+    s.devices.flush(s.store.as_ref()).await;
     Ok(Json(
         channel_info(&s, &find_channel(&s, &app, &name).await?).await?,
     ))

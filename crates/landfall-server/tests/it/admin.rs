@@ -487,3 +487,84 @@ async fn an_interrupted_upload_leaves_nothing_behind() {
         StatusCode::CREATED
     );
 }
+
+#[tokio::test]
+async fn channels_count_the_devices_they_answered() {
+    let app = TestApp::with_vector_bundle().await;
+    let r = app
+        .api(
+            "POST",
+            &format!("/apps/{APP}/channels"),
+            &app.admin,
+            Some(json!({"name": "beta", "bundle": "1.0.1"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(r.json()["devices"], 0);
+    let ids = [
+        "0a000000-0000-4000-8000-000000000001",
+        "0a000000-0000-4000-8000-000000000002",
+        "0a000000-0000-4000-8000-000000000003",
+    ];
+    let check = |id: &str| {
+        let mut d = device_request();
+        d["device_id"] = json!(id);
+        d
+    };
+    for id in ids {
+        assert_eq!(
+            app.post_json("/updates", &check(id)).await.status,
+            StatusCode::OK
+        );
+    }
+    // The third device is forced onto beta and checks again: it now counts there.
+    let r = app
+        .api(
+            "PUT",
+            &format!("/apps/{APP}/devices/{}/override", ids[2]),
+            &app.admin,
+            Some(json!({"channel": "beta"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        app.post_json("/updates", &check(ids[2])).await.status,
+        StatusCode::OK
+    );
+    // Check-ins still buffered in the recorder are counted (the reads write them first).
+    let list = app
+        .api("GET", &format!("/apps/{APP}/channels"), &app.admin, None)
+        .await
+        .json();
+    let devices = |name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()["devices"]
+            .clone()
+    };
+    assert_eq!(devices("production"), 2, "{list}");
+    assert_eq!(devices("beta"), 1, "{list}");
+    let one = app
+        .api(
+            "GET",
+            &format!("/apps/{APP}/channels/production"),
+            &app.admin,
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(one["devices"], 2, "{one}");
+    // A rollback's answer says how many devices the channel reaches.
+    let r = app
+        .api(
+            "POST",
+            &format!("/apps/{APP}/channels/production/rollback"),
+            &app.admin,
+            Some(json!({"to": "builtin"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["devices"], 2);
+}

@@ -1,6 +1,7 @@
 //! In-process tests of the HTTP layer over a real SQLite file and a real blob directory.
 
 mod admin;
+mod console;
 mod corpus;
 mod crypto;
 mod hardening;

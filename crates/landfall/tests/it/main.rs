@@ -1,6 +1,7 @@
 //! Black-box tests of the `landfall` binary: the CLI alone, and the CLI against a real
 //! `landfall serve` played by a simulated Capgo device.
 
+mod browser;
 mod cli;
 mod control_plane;
 mod e2e;
