@@ -311,7 +311,8 @@ pub struct ChannelInfo {
     pub flags: ChannelFlagsInfo,
     pub rollout: Option<RolloutInfo>,
     /// Known devices whose latest update check this channel answered: the devices a move of the
-    /// channel (a new bundle, a rollout, a rollback) reaches.
+    /// channel (a new bundle, a rollout, a rollback) reaches. As stored: check-ins reach the store
+    /// in the recorder's next round (about a second).
     #[serde(default)]
     pub devices: u64,
     pub created_at: i64,

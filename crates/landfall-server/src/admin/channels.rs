@@ -266,8 +266,6 @@ pub async fn list(
 ) -> HttpResult<Json<Vec<ChannelInfo>>> {
     caller.require(Some(&app), Role::Read)?;
     existing_app(&s, &app).await?;
-    // Check-ins still in the write buffer count in `devices` too.
-    s.devices.flush(s.store.as_ref()).await;
     let mut out = Vec::new();
     for c in s.store.list_channels(&app).await? {
         out.push(channel_info(&s, &c).await?);
@@ -284,7 +282,6 @@ pub async fn get(
 ) -> HttpResult<Json<ChannelInfo>> {
     caller.require(Some(&app), Role::Read)?;
     existing_app(&s, &app).await?;
-    s.devices.flush(s.store.as_ref()).await;
     Ok(Json(
         channel_info(&s, &find_channel(&s, &app, &name).await?).await?,
     ))

@@ -531,7 +531,12 @@ async fn channels_count_the_devices_they_answered() {
         app.post_json("/updates", &check(ids[2])).await.status,
         StatusCode::OK
     );
-    // Check-ins still buffered in the recorder are counted (the reads write them first).
+    // Once the recorder's round wrote the check-ins (the device list waits for it), every
+    // channel counts its devices.
+    let r = app
+        .api("GET", &format!("/apps/{APP}/devices"), &app.admin, None)
+        .await;
+    assert_eq!(r.json().as_array().map(Vec::len), Some(3));
     let list = app
         .api("GET", &format!("/apps/{APP}/channels"), &app.admin, None)
         .await

@@ -250,6 +250,9 @@ try {
 
   await scenario('roll back a channel: confirmation shows the devices affected, /updates follows', async () => {
     check((await updateCheck(PROBE)).version === '1.0.2', 'before: production serves 1.0.2');
+    // The device list answers once the recorder wrote every check-in so far: the channel counts
+    // below are then final.
+    check((await adminGet(`/apps/${APP}/devices`)).length === ON_PRODUCTION, 'every device is recorded');
     await go(admin, 'channels');
     const prod = '[data-test="channel-production"]';
     await waitText(admin, `${prod} [data-test=serves]`, '1.0.2', 'production serves 1.0.2');
