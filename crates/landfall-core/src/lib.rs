@@ -7,6 +7,8 @@
 //! * [`names`] — validation of app ids, channel names and bundle version names.
 //! * [`clip`] — clipping user input echoed in error messages.
 //! * [`bundle_zip`] — the safety checks every uploaded bundle zip must pass.
+//! * [`safety`] — automatic release safety: Wilson bounds on failure rates against the baseline.
+//! * [`rollout_plan`] — a rollout's scheduled steps and their CLI forms.
 
 pub mod analytics;
 pub mod bundle_zip;
@@ -15,6 +17,8 @@ pub mod clip;
 pub mod decide;
 pub mod names;
 pub mod plugin;
+pub mod rollout_plan;
+pub mod safety;
 pub mod version;
 
 pub use clip::{clip, clip_with};
