@@ -17,6 +17,7 @@ pub mod clip;
 pub mod decide;
 pub mod names;
 pub mod plugin;
+pub mod release_log;
 pub mod rollout_plan;
 pub mod safety;
 pub mod version;

@@ -32,6 +32,7 @@ mod checksum;
 mod error;
 mod keys;
 mod manifest;
+pub mod release_log;
 mod session;
 mod verify;
 
