@@ -312,7 +312,8 @@ pub struct IcpDocumentExpiring {
     pub app_id: String,
     /// The compliance item's stable key (e.g. `expiry:domain:example.cn`).
     pub item_key: String,
-    /// What expires, in English and Chinese.
+    /// What expires, in English and Chinese, e.g. `certificate example.cn` /
+    /// `证书「example.cn」`.
     pub title: Localized,
     /// The expiry date.
     pub expires_on: NaiveDate,

@@ -21,6 +21,8 @@ pub const MAX_VALUE_CHARS: usize = 200;
 /// An event rendered for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {
+    /// The language it is written in.
+    pub lang: Lang,
     /// How urgent it is (robots colour by it).
     pub severity: Severity,
     /// `Landfall: Rollout paused (com.example.app)` / `Landfall：灰度发布已暂停（com.example.app）`.
@@ -29,6 +31,16 @@ pub struct Message {
     pub summary: String,
     /// Labelled details, in display order.
     pub facts: Vec<Fact>,
+}
+
+impl Message {
+    /// What goes between a label and its value: `": "` in English, `"："` in Chinese.
+    pub fn separator(&self) -> &'static str {
+        match self.lang {
+            Lang::En => ": ",
+            Lang::ZhCn => "：",
+        }
+    }
 }
 
 /// One labelled detail of a [`Message`].
@@ -318,7 +330,12 @@ pub fn render(event: &Event, lang: Lang) -> Message {
             b.channel(&e.channel);
             b.version(&e.version);
             b.share(e.percent);
-            b.fact("Failure rate", "失败率", format!("{r} ({f}/{n})"));
+            let failure_rate = if en {
+                format!("{r} ({f}/{n})")
+            } else {
+                format!("{r}（{f}/{n}）")
+            };
+            b.fact("Failure rate", "失败率", failure_rate);
             b.fact("Lower Wilson bound", "威尔逊区间下限", lb);
             b.fact("Threshold", "阈值", thr);
             let baseline = match e.baseline_failure_rate {
@@ -403,11 +420,11 @@ pub fn render(event: &Event, lang: Lang) -> Message {
             let (app, title, on) = (clean(&e.app_id), b.localized(&e.title), date(e.expires_on));
             let days = b.days(e.days_left.abs());
             let s = match (en, e.days_left) {
-                (true, 0) => format!("“{title}” of {app} expires today ({on})."),
+                (true, 0) => format!("For {app}, “{title}” expires today ({on})."),
                 (true, d) if d > 0 => {
-                    format!("“{title}” of {app} expires on {on}, in {days}.")
+                    format!("For {app}, “{title}” expires on {on}, in {days}.")
                 }
-                (true, _) => format!("“{title}” of {app} expired on {on}, {days} ago."),
+                (true, _) => format!("For {app}, “{title}” expired on {on}, {days} ago."),
                 (false, 0) => format!("{app} 的“{title}”今天（{on}）到期。"),
                 (false, d) if d > 0 => {
                     format!("{app} 的“{title}”将于 {on} 到期，还剩 {days}。")
@@ -451,6 +468,7 @@ pub fn render(event: &Event, lang: Lang) -> Message {
         (None, Lang::ZhCn) => format!("Landfall：{heading}"),
     };
     Message {
+        lang,
         severity: event.severity(),
         title,
         summary,

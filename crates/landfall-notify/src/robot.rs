@@ -245,7 +245,12 @@ fn percent_encode(s: &str) -> String {
 pub fn dingtalk_body(message: &Message) -> Value {
     let mut text = format!("### {}\n\n{}\n", message.title, message.summary);
     for fact in &message.facts {
-        text.push_str(&format!("\n- **{}**: {}", fact.label, fact.value));
+        text.push_str(&format!(
+            "\n- **{}**{}{}",
+            fact.label,
+            message.separator(),
+            fact.value
+        ));
     }
     json!({
         "msgtype": "markdown",
@@ -274,7 +279,12 @@ pub fn feishu_sign(secret: &str, timestamp_s: i64) -> String {
 pub fn feishu_text_body(message: &Message) -> Value {
     let mut text = format!("{}\n{}\n", message.title, message.summary);
     for fact in &message.facts {
-        text.push_str(&format!("\n{}: {}", fact.label, fact.value));
+        text.push_str(&format!(
+            "\n{}{}{}",
+            fact.label,
+            message.separator(),
+            fact.value
+        ));
     }
     json!({
         "msg_type": "text",
@@ -338,8 +348,10 @@ pub fn wecom_body(message: &Message) -> Value {
     );
     for fact in &message.facts {
         content.push_str(&format!(
-            "\n> {}: <font color=\"comment\">{}</font>",
-            fact.label, fact.value
+            "\n> {}{}<font color=\"comment\">{}</font>",
+            fact.label,
+            message.separator(),
+            fact.value
         ));
     }
     json!({
