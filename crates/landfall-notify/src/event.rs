@@ -421,6 +421,23 @@ events! {
     Test(TestEvent) = "webhook.test",
 }
 
+impl EventType {
+    /// Whether this type is selected by a subscription pattern: the exact type string
+    /// (`rollout.paused`), a group (`rollout.*`, `icp.*`), or everything (`*`).
+    pub fn matches(self, pattern: &str) -> bool {
+        let ty = self.as_str();
+        match pattern.trim() {
+            "*" => true,
+            p => match p.strip_suffix(".*") {
+                Some(group) => ty
+                    .strip_prefix(group)
+                    .is_some_and(|rest| rest.starts_with('.')),
+                None => ty == p,
+            },
+        }
+    }
+}
+
 impl fmt::Display for EventType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -530,9 +547,9 @@ impl Envelope {
 
     /// The JSON body (compact), as sent and signed.
     pub fn to_body(&self) -> String {
-        // Serialising plain structs of strings and numbers into a String cannot fail; a non-finite
-        // float (never produced by the guard) would become `null` rather than an error.
-        serde_json::to_string(self).unwrap_or_default()
+        // Plain structs of strings and numbers with string keys: serde_json cannot fail on them
+        // (a non-finite float would become `null`, not an error).
+        serde_json::to_string(self).expect("an envelope always serialises to JSON")
     }
 
     /// Parses a body made by [`Envelope::to_body`] (e.g. on the receiving side, after

@@ -18,6 +18,10 @@ use crate::Lang;
 /// The most characters of one value (a reason, a note, a name) kept in a message.
 pub const MAX_VALUE_CHARS: usize = 200;
 
+/// The most channels a kill switch message lists one by one; the rest are counted. Keeps every
+/// robot message far below the platforms' size limits (Feishu: 20 KB per request).
+pub const MAX_LISTED_CHANNELS: usize = 20;
+
 /// An event rendered for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {
@@ -369,7 +373,7 @@ pub fn render(event: &Event, lang: Lang) -> Message {
             }
             b.actor(&e.actor);
             b.note(e.note.as_deref());
-            for m in &e.channels {
+            for m in e.channels.iter().take(MAX_LISTED_CHANNELS) {
                 let (c, from, to) = (clean(&m.channel), b.target(&m.from), b.target(&m.to));
                 let label = if en {
                     format!("Channel {c}")
@@ -381,6 +385,15 @@ pub fn render(event: &Event, lang: Lang) -> Message {
                     value.push_str(b.pick(" (rollout ended)", "（灰度已结束）"));
                 }
                 b.facts.push(Fact { label, value });
+            }
+            if n > MAX_LISTED_CHANNELS {
+                let more = n - MAX_LISTED_CHANNELS;
+                let value = if en {
+                    format!("{more} more")
+                } else {
+                    format!("另有 {more} 个")
+                };
+                b.fact("Other channels", "其他渠道", value);
             }
             (b.pick("Kill switch activated", "已执行紧急切换"), s)
         }

@@ -31,7 +31,13 @@ pub enum Outcome {
         /// Its status code.
         status: u16,
         /// Its `Retry-After` header, when it held a number of seconds ([`parse_retry_after`]).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// Serde: `retry_after_ms`.
+        #[serde(
+            default,
+            rename = "retry_after_ms",
+            with = "millis::option",
+            skip_serializing_if = "Option::is_none"
+        )]
         retry_after: Option<Duration>,
     },
     /// No (complete) response within the client's time limit.
@@ -50,8 +56,13 @@ pub enum Verdict {
     Retry {
         /// What went wrong, for the delivery log (e.g. `HTTP 503`, `errcode 130101`).
         detail: String,
-        /// How long the receiver asked to wait, if it did.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// How long the receiver asked to wait, if it did. Serde: `retry_after_ms`.
+        #[serde(
+            default,
+            rename = "retry_after_ms",
+            with = "millis::option",
+            skip_serializing_if = "Option::is_none"
+        )]
         retry_after: Option<Duration>,
     },
     /// A failure that will not pass by trying again (bad URL, wrong secret, rejected content).
@@ -129,7 +140,8 @@ pub enum Decision {
     Delivered,
     /// Try again after this delay (with the same message id and body, signed anew).
     RetryAfter {
-        /// How long to wait.
+        /// How long to wait. Serde: `delay_ms`.
+        #[serde(rename = "delay_ms", with = "millis")]
         delay: Duration,
     },
     /// Stop: mark the message failed in the delivery log.
@@ -141,11 +153,14 @@ pub enum Decision {
 pub struct RetrySchedule {
     /// `delays[n]` is the wait before attempt `n` (0-based) after attempt `n - 1` failed;
     /// `delays[0]` is the wait before the first attempt (normally zero). The schedule makes
-    /// `delays.len()` attempts at most.
+    /// `delays.len()` attempts at most. Serde: `delays_ms`.
+    #[serde(rename = "delays_ms", with = "millis::vec")]
     pub delays: Vec<Duration>,
     /// How far each wait may move at random, in thousandths either way (100 = ±10 %).
     pub jitter_permille: u16,
-    /// The longest `Retry-After` honoured; a longer one is cut to this.
+    /// The longest `Retry-After` honoured; a longer one is cut to this. Serde:
+    /// `max_retry_after_ms`.
+    #[serde(rename = "max_retry_after_ms", with = "millis")]
     pub max_retry_after: Duration,
 }
 
@@ -228,6 +243,60 @@ impl RetrySchedule {
                     }
                 }
             },
+        }
+    }
+}
+
+/// Serde of durations as whole milliseconds, for the delivery log and configuration.
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    fn ms(d: &Duration) -> u64 {
+        u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(ms(d))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+            match d {
+                Some(d) => s.serialize_some(&ms(d)),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+            Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
+        }
+    }
+
+    pub mod vec {
+        use super::*;
+        use serde::ser::SerializeSeq;
+
+        pub fn serialize<S: Serializer>(v: &[Duration], s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(Some(v.len()))?;
+            for d in v {
+                seq.serialize_element(&ms(d))?;
+            }
+            seq.end()
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+            Ok(Vec::<u64>::deserialize(d)?
+                .into_iter()
+                .map(Duration::from_millis)
+                .collect())
         }
     }
 }

@@ -269,8 +269,9 @@ pub fn verify_with_tolerance(
     if age > tolerance {
         return Err(VerifyError::TimestampTooOld { age_secs: age });
     }
-    if -age > tolerance {
-        return Err(VerifyError::TimestampInFuture { ahead_secs: -age });
+    let ahead = ts.saturating_sub(now);
+    if ahead > tolerance {
+        return Err(VerifyError::TimestampInFuture { ahead_secs: ahead });
     }
     let candidates: Vec<Vec<u8>> = signature
         .split_ascii_whitespace()

@@ -131,3 +131,36 @@ fn app_ids_and_severities() {
         ]
     );
 }
+
+#[test]
+fn subscription_patterns() {
+    let paused = EventType::RolloutPaused;
+    for yes in ["rollout.paused", "rollout.*", "*", " rollout.* "] {
+        assert!(paused.matches(yes), "{yes}");
+    }
+    for no in [
+        "rollout",
+        "rollout.",
+        "roll.*",
+        "rollout.pause",
+        "icp.*",
+        "rollout.paused.*",
+        "",
+    ] {
+        assert!(!paused.matches(no), "{no}");
+    }
+    assert!(EventType::AutoPaused.matches("rollout.*"));
+    let icp: Vec<EventType> = EventType::ALL
+        .iter()
+        .copied()
+        .filter(|t| t.matches("icp.*"))
+        .collect();
+    assert_eq!(
+        icp,
+        [
+            EventType::IcpFilingStateChanged,
+            EventType::IcpComplianceOverdue,
+            EventType::IcpDocumentExpiring
+        ]
+    );
+}

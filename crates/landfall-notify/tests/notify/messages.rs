@@ -195,3 +195,52 @@ fn expiry_wording_follows_the_days_left() {
     assert_eq!(make(5).severity(), Severity::Warning);
     assert_eq!(make(-1).severity(), Severity::Critical);
 }
+
+#[test]
+fn a_kill_switch_lists_twenty_channels_and_counts_the_rest() {
+    use landfall_notify::event::{ChannelMove, KillSwitch};
+    use landfall_notify::message::MAX_LISTED_CHANNELS;
+    let event: Event = KillSwitch {
+        app_id: "com.example.shop".into(),
+        target: "builtin".into(),
+        channels: (0..23)
+            .map(|i| ChannelMove {
+                channel: format!("ch{i}"),
+                from: "2.4.1".into(),
+                to: "builtin".into(),
+                rollout_ended: false,
+            })
+            .collect(),
+        incident_id: None,
+        actor: "ops".into(),
+        note: None,
+    }
+    .into();
+    let en = render(&event, Lang::En);
+    assert_eq!(
+        en.summary,
+        "ops moved every channel of com.example.shop to the built-in version: 23 channels moved."
+    );
+    let listed = en
+        .facts
+        .iter()
+        .filter(|f| f.label.starts_with("Channel "))
+        .count();
+    assert_eq!(listed, MAX_LISTED_CHANNELS);
+    let last = en.facts.last().unwrap();
+    assert_eq!(
+        (last.label.as_str(), last.value.as_str()),
+        ("Other channels", "3 more")
+    );
+    assert!(en
+        .facts
+        .iter()
+        .any(|f| f.value == "2.4.1 → the built-in version"));
+    let zh = render(&event, Lang::ZhCn);
+    let last = zh.facts.last().unwrap();
+    assert_eq!(
+        (last.label.as_str(), last.value.as_str()),
+        ("其他渠道", "另有 3 个")
+    );
+    assert!(zh.facts.iter().any(|f| f.value == "2.4.1 → 内置版本"));
+}

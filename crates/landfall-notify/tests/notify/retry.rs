@@ -198,3 +198,56 @@ fn a_custom_schedule() {
         Decision::GiveUp(GiveUp::Exhausted { attempts: 2, .. })
     ));
 }
+
+#[test]
+fn outcomes_and_decisions_serialise_for_the_delivery_log() {
+    let outcome = Outcome::Response {
+        status: 429,
+        retry_after: Some(secs(30)),
+    };
+    let json = serde_json::to_value(&outcome).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"kind": "response", "status": 429, "retry_after_ms": 30000})
+    );
+    assert_eq!(serde_json::from_value::<Outcome>(json).unwrap(), outcome);
+    assert_eq!(
+        serde_json::to_value(Outcome::Timeout).unwrap(),
+        serde_json::json!({"kind": "timeout"})
+    );
+    let verdict = classify(&outcome);
+    assert_eq!(
+        serde_json::to_value(&verdict).unwrap(),
+        serde_json::json!({"verdict": "retry", "detail": "HTTP 429", "retry_after_ms": 30000})
+    );
+    let decision = Decision::RetryAfter {
+        delay: Duration::from_millis(5321),
+    };
+    assert_eq!(
+        serde_json::to_value(&decision).unwrap(),
+        serde_json::json!({"decision": "retry_after", "delay_ms": 5321})
+    );
+    let gave_up = Decision::GiveUp(GiveUp::Exhausted {
+        detail: "timeout".into(),
+        attempts: 9,
+    });
+    let json = serde_json::to_value(&gave_up).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"decision": "give_up", "reason": "exhausted", "detail": "timeout", "attempts": 9})
+    );
+    assert_eq!(serde_json::from_value::<Decision>(json).unwrap(), gave_up);
+    let schedule = serde_json::to_value(RetrySchedule::default()).unwrap();
+    assert_eq!(
+        schedule,
+        serde_json::json!({
+            "delays_ms": [0, 5000, 30000, 120000, 600000, 1800000, 3600000, 10800000, 21600000],
+            "jitter_permille": 100,
+            "max_retry_after_ms": 3600000,
+        })
+    );
+    assert_eq!(
+        serde_json::from_value::<RetrySchedule>(schedule).unwrap(),
+        RetrySchedule::default()
+    );
+}

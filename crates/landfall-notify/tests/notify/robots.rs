@@ -176,10 +176,11 @@ fn request_snapshots() {
 
 #[test]
 fn wecom_markdown_is_cut_to_4096_bytes_on_a_character_boundary() {
-    // A kill switch over 200 channels with Chinese names: far more than 4096 bytes.
+    // A kill switch over 200 channels with long Chinese names: the message lists 20 of them,
+    // still far more than 4096 bytes.
     let channels = (0..200)
         .map(|i| ChannelMove {
-            channel: format!("华东区域渠道{i}"),
+            channel: format!("{}{i}", "华东区域".repeat(25)),
             from: "2.4.1".into(),
             to: "2.3.9".into(),
             rollout_ended: i % 2 == 0,

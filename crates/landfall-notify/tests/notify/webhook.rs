@@ -282,3 +282,43 @@ fn a_signed_envelope_verifies_and_parses_back() {
     webhook::verify(&[secret], &h_id, &h_ts, &h_sig, body.as_bytes(), now + 4).unwrap();
     assert_eq!(Envelope::from_body(body.as_bytes()).unwrap(), envelope);
 }
+
+#[test]
+fn extreme_timestamps_are_refused_without_overflow() {
+    let secret = [spec_secret()];
+    assert_eq!(
+        webhook::verify(
+            &secret,
+            SPEC_MSG_ID,
+            &i64::MAX.to_string(),
+            SPEC_SIGNATURE,
+            b"",
+            -10
+        ),
+        Err(VerifyError::TimestampInFuture {
+            ahead_secs: i64::MAX
+        })
+    );
+    assert!(matches!(
+        webhook::verify(
+            &secret,
+            SPEC_MSG_ID,
+            &i64::MIN.to_string(),
+            SPEC_SIGNATURE,
+            b"",
+            i64::MAX
+        ),
+        Err(VerifyError::TimestampTooOld { .. })
+    ));
+    assert_eq!(
+        webhook::verify(
+            &secret,
+            SPEC_MSG_ID,
+            "99999999999999999999",
+            SPEC_SIGNATURE,
+            b"",
+            0
+        ),
+        Err(VerifyError::InvalidTimestamp)
+    );
+}
