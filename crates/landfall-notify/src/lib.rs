@@ -27,6 +27,61 @@
 //! and Feishu one hour), so a delivery worker signs each *attempt* anew with the current time,
 //! while the message id and the body stay the same across retries.
 //!
+//! # A delivery, step by step
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use landfall_notify::event::{Percent, RolloutPaused};
+//! use landfall_notify::retry::{self, Outcome};
+//! use landfall_notify::webhook;
+//! use landfall_notify::{Decision, Envelope, Lang, MessageId, RetrySchedule, Robot, WebhookSecret};
+//!
+//! // Production code passes `rand::rngs::OsRng`; a fixed generator keeps the example exact.
+//! let mut rng = rand::rngs::mock::StepRng::new(7, 11);
+//!
+//! // Once, when the endpoint is created: a secret, shown to its owner as `whsec_…`.
+//! let secret = WebhookSecret::generate(&mut rng);
+//!
+//! // When something happens: the event, its body and id, kept for every attempt.
+//! let happened = Utc.with_ymd_and_hms(2026, 12, 2, 8, 30, 0).unwrap();
+//! let event = RolloutPaused {
+//!     app_id: "com.example.shop".into(),
+//!     channel: "production".into(),
+//!     version: "2.4.1".into(),
+//!     percent: Percent::from_basis_points(1250),
+//!     actor: "alice".into(),
+//!     reason: None,
+//! };
+//! let body = Envelope::new(event.clone(), happened).to_body();
+//! let id = MessageId::generate(&mut rng);
+//!
+//! // Each attempt: sign with the attempt's time, POST, classify, decide.
+//! let now = happened + chrono::Duration::seconds(2);
+//! let headers = webhook::sign(&[secret.clone()], &id, now.timestamp(), body.as_bytes()).unwrap();
+//! assert!(headers.signature.starts_with("v1,"));
+//! // … the HTTP client POSTs `body` with `headers.pairs()`; say the endpoint answered 503:
+//! let verdict = retry::classify(&Outcome::Response { status: 503, retry_after: None });
+//! let schedule = RetrySchedule::default();
+//! match schedule.decide(1, &verdict, &mut rng) {
+//!     Decision::RetryAfter { delay } => assert!(delay.as_secs_f64() >= 4.5 && delay.as_secs_f64() <= 5.5),
+//!     other => panic!("{other:?}"),
+//! }
+//!
+//! // The receiving side checks the three headers within five minutes.
+//! let [(_, h_id), (_, h_ts), (_, h_sig)] = headers.pairs();
+//! webhook::verify(&[secret], &h_id, &h_ts, &h_sig, body.as_bytes(), now.timestamp() + 1).unwrap();
+//!
+//! // A group robot gets the same event as a message in its own format, signed its own way.
+//! let robot = Robot::Feishu {
+//!     webhook_url: "https://open.feishu.cn/open-apis/bot/v2/hook/xxxx".into(),
+//!     secret: Some("feishu-secret".into()),
+//!     card: true,
+//! };
+//! let request = robot.request(&event.into(), Lang::ZhCn, now);
+//! assert_eq!(request.body["msg_type"], "interactive");
+//! assert_eq!(request.body["timestamp"], now.timestamp().to_string());
+//! ```
+//!
 //! [Standard Webhooks]: https://www.standardwebhooks.com/
 
 #![warn(missing_docs)]
