@@ -377,3 +377,69 @@ fn robot_config_serde_and_debug_hide_secrets() {
         }
     );
 }
+
+#[test]
+fn every_event_renders_for_every_robot_in_both_languages() {
+    let robots = [
+        Robot::DingTalk {
+            webhook_url: DINGTALK_URL.into(),
+            secret: Some(DINGTALK_SECRET.into()),
+        },
+        Robot::Feishu {
+            webhook_url: FEISHU_URL.into(),
+            secret: Some(FEISHU_SECRET.into()),
+            card: false,
+        },
+        Robot::Feishu {
+            webhook_url: FEISHU_URL.into(),
+            secret: None,
+            card: true,
+        },
+        Robot::WeCom {
+            webhook_url: WECOM_URL.into(),
+        },
+    ];
+    for event in fixtures::all_events() {
+        for lang in [Lang::ZhCn, Lang::En] {
+            let title = landfall_notify::render(&event, lang).title;
+            for robot in &robots {
+                let request = robot.request(&event, lang, now());
+                let body = request.body_bytes();
+                assert!(body.len() < 20_000, "{robot:?}: {} bytes", body.len());
+                let text = String::from_utf8(body).unwrap();
+                // The title (with the `Landfall` keyword) is in every message.
+                let escaped = serde_json::to_string(&title).unwrap();
+                assert!(
+                    text.contains(escaped.trim_matches('"')),
+                    "{robot:?} {lang:?}: {text}"
+                );
+                match robot.kind() {
+                    RobotKind::DingTalk => {
+                        assert_eq!(request.body["msgtype"], "markdown");
+                        assert_eq!(request.body["markdown"]["title"], title.as_str());
+                    }
+                    RobotKind::Feishu => {
+                        let t = request.body["msg_type"].as_str().unwrap();
+                        assert!(t == "text" || t == "interactive", "{t}");
+                    }
+                    RobotKind::WeCom => {
+                        let content = request.body["markdown"]["content"].as_str().unwrap();
+                        assert!(content.len() <= WECOM_MARKDOWN_MAX_BYTES);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn languages() {
+    assert_eq!(Lang::parse("zh"), Lang::ZhCn);
+    assert_eq!(Lang::parse("zh_CN.UTF-8"), Lang::ZhCn);
+    assert_eq!(Lang::parse("ZH-cn"), Lang::ZhCn);
+    assert_eq!(Lang::parse("en-US"), Lang::En);
+    assert_eq!(Lang::parse(""), Lang::En);
+    assert_eq!(serde_json::to_string(&Lang::ZhCn).unwrap(), r#""zh-CN""#);
+    assert_eq!(serde_json::from_str::<Lang>(r#""en""#).unwrap(), Lang::En);
+    assert_eq!(Lang::default(), Lang::ZhCn);
+}
