@@ -36,8 +36,10 @@
 //! use landfall_notify::webhook;
 //! use landfall_notify::{Decision, Envelope, Lang, MessageId, RetrySchedule, Robot, WebhookSecret};
 //!
-//! // Production code passes `rand::rngs::OsRng`; a fixed generator keeps the example exact.
-//! let mut rng = rand::rngs::mock::StepRng::new(7, 11);
+//! use rand::SeedableRng;
+//!
+//! // Production code passes `rand::rngs::OsRng`; a seeded generator keeps the example exact.
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(7);
 //!
 //! // Once, when the endpoint is created: a secret, shown to its owner as `whsec_…`.
 //! let secret = WebhookSecret::generate(&mut rng);

@@ -121,7 +121,8 @@ pub enum RobotKind {
     WeCom,
 }
 
-/// One request to send to a robot: POST `body` as `application/json` to `url`.
+/// One request to send to a robot: POST `body` to `url` with
+/// `Content-Type: application/json; charset=utf-8`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RobotRequest {
     /// The URL, with the signature's query parameters where the scheme puts them there.

@@ -21,7 +21,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use rand::RngCore;
+use rand::{CryptoRng, RngCore};
 use sha2::Sha256;
 
 use crate::Error;
@@ -51,9 +51,9 @@ pub const MAX_SECRET_LEN: usize = 64;
 pub struct WebhookSecret(Vec<u8>);
 
 impl WebhookSecret {
-    /// A new secret of [`GENERATED_SECRET_LEN`] bytes from the caller's generator (use a
-    /// cryptographically secure one, e.g. `rand::rngs::OsRng`).
-    pub fn generate<R: RngCore + ?Sized>(rng: &mut R) -> Self {
+    /// A new secret of [`GENERATED_SECRET_LEN`] bytes from the caller's generator, which must be
+    /// cryptographically secure (`rand::rngs::OsRng` in production).
+    pub fn generate<R: RngCore + CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let mut key = vec![0u8; GENERATED_SECRET_LEN];
         rng.fill_bytes(&mut key);
         WebhookSecret(key)
