@@ -441,6 +441,58 @@ pub struct AuditInfo {
     pub detail: serde_json::Value,
 }
 
+/// One entry of the release log (`GET /log`): an audited change, hash-chained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LogEntryInfo {
+    /// Position in the chain, from 1, without gaps.
+    pub seq: i64,
+    /// The app, or `*` for server-wide changes (tokens, users).
+    pub app_id: String,
+    /// When (ms since the epoch).
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    /// Hash of the previous entry (64 zeros for the first).
+    pub prev_hash: String,
+    /// This entry's hash: sha256 over the previous hash and this entry's fields.
+    pub hash: String,
+}
+
+/// Answer of `GET /log/verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LogVerification {
+    /// Whether every entry from the first to the recorded head is present, unchanged and linked.
+    pub intact: bool,
+    /// Entries verified (up to the first problem).
+    pub entries: i64,
+    /// The recorded head.
+    pub head_seq: i64,
+    pub head_hash: String,
+    /// The first problem found, if any.
+    pub problem: Option<LogProblem>,
+}
+
+/// Where the release log breaks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LogProblem {
+    /// `modified`, `missing`, `not_linked`, `outside_chain`, `truncated`, `head_mismatch`,
+    /// `checkpoint_mismatch` or `checkpoint_missing`.
+    pub code: String,
+    /// The first bad entry, when one can be named.
+    pub seq: Option<i64>,
+    /// What happened, in words.
+    pub message: String,
+}
+
+/// Answer of `GET /log/public-key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LogPublicKey {
+    /// `ed25519:<base64>`: what `landfall log verify --file F --public-key K` checks exports with.
+    pub public_key: String,
+}
+
 /// `POST /tokens`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CreateToken {

@@ -37,6 +37,7 @@ pub use landfall_api_types::{
     UserInfo,
 };
 pub use landfall_api_types::{ChangePassword, CreateUser};
+pub use landfall_api_types::{LogEntryInfo, LogProblem, LogPublicKey, LogVerification};
 
 fn too_large(path: &Path, len: u64, max: u64) -> Error {
     Error::Api {
@@ -517,6 +518,46 @@ impl Client {
     pub async fn revoke_token(&self, id: i64) -> Result<()> {
         let url = self.api(&["tokens", &id.to_string()]);
         self.empty(self.req(Method::DELETE, url)).await
+    }
+
+    // ---- the release log -------------------------------------------------------------------
+
+    /// `GET /api/v1/log?after=&limit=`: entries in chain order.
+    pub async fn release_log(&self, after: i64, limit: u32) -> Result<Vec<LogEntryInfo>> {
+        let mut url = self.api(&["log"]);
+        url.query_pairs_mut()
+            .append_pair("after", &after.to_string())
+            .append_pair("limit", &limit.to_string());
+        self.json(self.req(Method::GET, url)).await
+    }
+
+    /// `GET /api/v1/log/verify[?checkpoint_seq=&checkpoint_hash=]`: the server walks the chain
+    /// (and checks that an earlier export's head is still in it).
+    pub async fn verify_release_log(
+        &self,
+        checkpoint: Option<(i64, &str)>,
+    ) -> Result<LogVerification> {
+        let mut url = self.api(&["log", "verify"]);
+        if let Some((seq, hash)) = checkpoint {
+            url.query_pairs_mut()
+                .append_pair("checkpoint_seq", &seq.to_string())
+                .append_pair("checkpoint_hash", hash);
+        }
+        self.json(self.req(Method::GET, url)).await
+    }
+
+    /// `GET /api/v1/log/export`: the signed JSON Lines text.
+    pub async fn export_release_log(&self) -> Result<bytes::Bytes> {
+        let resp = self
+            .send(self.req(Method::GET, self.api(&["log", "export"])))
+            .await?;
+        Ok(self.body(resp).await?.2)
+    }
+
+    /// `GET /api/v1/log/public-key`.
+    pub async fn release_log_public_key(&self) -> Result<LogPublicKey> {
+        self.json(self.req(Method::GET, self.api(&["log", "public-key"])))
+            .await
     }
 
     // ---- users and sessions ----------------------------------------------------------------

@@ -117,3 +117,50 @@ pub fn precreate_private_file(path: &Path) -> std::io::Result<()> {
     opts.open(path)?;
     make_private(path)
 }
+
+/// The release log's signing key at `path`: read it, or make one (mode 0600) when the file does
+/// not exist. Two instances starting at once on a shared file both end up with the one written
+/// first.
+pub fn load_or_create_log_key(
+    path: &Path,
+) -> Result<landfall_crypto::release_log::LogSigningKey, LogKeyError> {
+    use landfall_crypto::release_log::LogSigningKey;
+    let err = |e| LogKeyError::Io(path.to_owned(), e);
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            make_private(path).map_err(err)?;
+            return LogSigningKey::from_hex(&text)
+                .map_err(|e| LogKeyError::Invalid(path.to_owned(), e));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(err(e)),
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    let key = LogSigningKey::generate();
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    match opts.open(path) {
+        Ok(mut f) => {
+            f.write_all(format!("{}\n", key.to_hex()).as_bytes())
+                .and_then(|()| f.sync_all())
+                .map_err(err)?;
+            Ok(key)
+        }
+        // Made by another instance meanwhile: use that one.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_or_create_log_key(path),
+        Err(e) => Err(err(e)),
+    }
+}
+
+/// The release-log key file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LogKeyError {
+    #[error("cannot read or create the release-log key {0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error("release-log key {0}: {1} (restore the file from a backup; a new key cannot verify exports signed by the old one)")]
+    Invalid(PathBuf, landfall_crypto::release_log::LogError),
+}

@@ -109,6 +109,10 @@ pub fn build_router(state: Shared) -> Router {
         .route("/apps/{app}/audit", get(devices::audit))
         .route("/apps/{app}/stats", get(admin::stats::report))
         .route("/apps/{app}/stats/live", get(admin::stats::live))
+        .route("/log", get(admin::release_log::list))
+        .route("/log/verify", get(admin::release_log::verify))
+        .route("/log/export", get(admin::release_log::export))
+        .route("/log/public-key", get(admin::release_log::public_key))
         .route("/tokens", post(tokens::create).get(tokens::list))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route(
@@ -194,6 +198,8 @@ pub enum ServeError {
     Blobs(#[from] blobs::BlobsError),
     #[error("server failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    LogKey(#[from] datadir::LogKeyError),
 }
 
 /// Open the store the `database` setting names (one object for every storage trait), the blob
@@ -358,6 +364,16 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     // One store object, one pool, for every storage trait.
     let store: Arc<dyn Store> = opened.store;
     let icp_store = opened.icp;
+    // Before anything else is written: audit rows of an older version join the chain first.
+    let sealed = store.seal_release_log().await?;
+    if sealed > 0 {
+        tracing::info!(
+            entries = sealed,
+            "release log: earlier audit entries chained"
+        );
+    }
+    let log_key = Arc::new(datadir::load_or_create_log_key(&settings.release_log_key)?);
+    tracing::info!(public_key = %log_key.public_key(), "release log signing key");
     if let Some(secret) = admin::auth::bootstrap(store.as_ref(), admin_env.as_deref()).await? {
         // Shown once, on the terminal only: never through the log pipeline.
         println!(
@@ -392,6 +408,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         icp,
         auth_failures: Default::default(),
         downloads: Default::default(),
+        log_key,
     });
     // Writes made through other instances on the same database.
     let follower = {

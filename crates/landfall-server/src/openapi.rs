@@ -4,7 +4,9 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::admin::{apps, bundles, channels, devices, keys, session, stats, tokens, users};
+use crate::admin::{
+    apps, bundles, channels, devices, keys, release_log, session, stats, tokens, users,
+};
 use crate::icp;
 
 struct BearerAuth;
@@ -68,7 +70,7 @@ fn operation_stem(path: &str) -> String {
 /// The document.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Landfall admin API", description = "Apps, bundles, channels, devices, tokens, users and sessions. Authenticate with `Authorization: Bearer lf_…` or the `landfall_session` cookie of `POST /api/v1/session` (then send `X-CSRF-Token` with every method but GET/HEAD/OPTIONS). Every error is {\"error\": code, \"message\": text}."),
+    info(title = "Landfall admin API", description = "Apps, bundles, channels, devices, tokens, users, sessions and the release log. Authenticate with `Authorization: Bearer lf_…` or the `landfall_session` cookie of `POST /api/v1/session` (then send `X-CSRF-Token` with every method but GET/HEAD/OPTIONS). Every error is {\"error\": code, \"message\": text}."),
     paths(
         apps::create, apps::list, apps::get, apps::update,
         bundles::upload, bundles::external, bundles::list, bundles::get, bundles::delete,
@@ -77,6 +79,7 @@ fn operation_stem(path: &str) -> String {
         keys::add, keys::list, keys::remove,
         stats::report, stats::live,
         tokens::create, tokens::list, tokens::revoke, tokens::limits,
+        release_log::list, release_log::verify, release_log::export, release_log::public_key,
         session::sign_in, session::get, session::sign_out, session::sign_out_everywhere, session::change_password,
         users::list, users::create, users::update, users::set_password,
         icp::filing::get, icp::filing::record, icp::filing::transition, icp::filing::changes, icp::filing::timeline,

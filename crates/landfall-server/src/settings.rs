@@ -141,6 +141,10 @@ pub struct ServeArgs {
     /// Seconds an idle keep-alive connection stays open [default: 60].
     #[arg(long, env = "LANDFALL_IDLE_TIMEOUT", value_name = "SECONDS")]
     pub idle_timeout: Option<u64>,
+    /// The Ed25519 key release-log exports are signed with (made on first start, mode 0600);
+    /// several instances share one file [default: <data-dir>/release-log.key].
+    #[arg(long, env = "LANDFALL_RELEASE_LOG_KEY", value_name = "PATH")]
+    pub release_log_key: Option<PathBuf>,
 }
 
 /// The TOML file (every key optional).
@@ -168,6 +172,7 @@ pub struct FileSettings {
     pub header_read_timeout: Option<u64>,
     pub body_read_timeout: Option<u64>,
     pub idle_timeout: Option<u64>,
+    pub release_log_key: Option<PathBuf>,
 }
 
 /// Connection timeouts (see [`ServeArgs`]).
@@ -223,6 +228,8 @@ pub struct Settings {
     pub metrics: MetricsAccess,
     pub max_bundle_bytes: u64,
     pub timeouts: Timeouts,
+    /// The release log's signing key file.
+    pub release_log_key: PathBuf,
 }
 
 /// Settings that cannot be used.
@@ -341,7 +348,13 @@ impl Settings {
                 "stats_retention_days must be at least 1 (rollups are kept regardless)".into(),
             ));
         }
+        let release_log_key = args
+            .release_log_key
+            .clone()
+            .or_else(|| file.release_log_key.clone())
+            .unwrap_or_else(|| data_dir.join("release-log.key"));
         Ok(Self {
+            release_log_key,
             blobs,
             documents,
             delivery,

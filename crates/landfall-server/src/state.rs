@@ -32,6 +32,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// Bytes streamed from `/blobs/` not yet in the store's daily rollup.
     pub downloads: crate::download::Tally,
+    /// Signs release-log exports.
+    pub log_key: Arc<landfall_crypto::release_log::LogSigningKey>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -201,6 +201,8 @@ impl PgStore {
         Ok(())
     }
 
+    /// Write an audit entry: the next entry of the release log (see
+    /// `landfall_store::release_log`).
     async fn audit(
         tx: &mut Transaction<'_, Postgres>,
         app_id: &str,
@@ -208,18 +210,7 @@ impl PgStore {
         action: &str,
         detail: serde_json::Value,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO audit_log (app_id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(app_id)
-        .bind(now_ms())
-        .bind(actor)
-        .bind(action)
-        .bind(detail.to_string())
-        .execute(&mut **tx)
-        .await
-        .map_err(db)?;
-        Ok(())
+        Self::chain_entry(tx, app_id, actor, action, &detail).await
     }
 
     async fn insert_bundle_row(
@@ -424,6 +415,7 @@ const DEVICE_BATCH_LOCK: i64 = 0x4c46_4445_5649_4345; // "LFDEVICE"
 
 landfall_store::sql_row_mappers!(PgRow);
 landfall_store::sql_analytics!(Postgres);
+landfall_store::sql_release_log!(PgStore, Postgres);
 
 /// The `WHERE` clause of a [`DeviceFilter`] and its values after the app id
 /// ([`landfall_store::rows::device_where`]). A search reads `device_search` (narrow, with trigram
@@ -1147,16 +1139,29 @@ impl Store for PgStore {
         name: &str,
         token_hash: &str,
         scopes: &[Scope],
+        actor: &str,
     ) -> StoreResult<Token> {
+        let mut tx = self.begin_write().await.map_err(db)?;
         let row = sqlx::query("INSERT INTO tokens (name, token_hash, scopes, created_at) VALUES ($1, $2, $3, $4) RETURNING *")
             .bind(name)
             .bind(token_hash)
             .bind(to_json(&scopes))
             .bind(now_ms())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
-        token_row(&row)
+        let token = token_row(&row)?;
+        let scopes: Vec<String> = scopes.iter().map(ToString::to_string).collect();
+        Self::audit(
+            &mut tx,
+            "*",
+            actor,
+            "token_create",
+            serde_json::json!({ "id": token.id, "name": token.name, "scopes": scopes }),
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(token)
     }
 
     async fn find_token(&self, token_hash: &str) -> StoreResult<Option<Token>> {
@@ -1176,18 +1181,48 @@ impl Store for PgStore {
         rows.iter().map(token_row).collect()
     }
 
-    async fn revoke_token(&self, id: i64) -> StoreResult<()> {
+    async fn revoke_token(&self, id: i64, actor: &str) -> StoreResult<()> {
+        let mut tx = self.begin_write().await.map_err(db)?;
         let r =
             sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                 .bind(now_ms())
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(db)?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("active token #{id}")));
         }
+        Self::audit(
+            &mut tx,
+            "*",
+            actor,
+            "token_revoke",
+            serde_json::json!({ "id": id }),
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
         Ok(())
+    }
+
+    async fn release_log(
+        &self,
+        after: i64,
+        upto: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<landfall_core::release_log::LogEntry>> {
+        self.read_entries(after, upto, limit).await
+    }
+
+    async fn release_log_state(&self) -> StoreResult<landfall_store::release_log::ReleaseLogState> {
+        self.read_state().await
+    }
+
+    async fn seal_release_log(&self) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await.map_err(db)?;
+        let sealed = Self::seal_rows(&mut tx).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(sealed)
     }
 
     async fn count_tokens(&self) -> StoreResult<i64> {

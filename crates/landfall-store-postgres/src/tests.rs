@@ -94,6 +94,21 @@ async fn catalog_feed_is_gapless_under_racing_writers() {
 }
 
 #[tokio::test]
+async fn release_log_seals_rows_of_an_older_version() {
+    with_db("release_log_seals", |opts| async move {
+        let store = PgStore::connect_with(opts).await.unwrap();
+        landfall_store::conformance::release_log_seals_older_rows_before(&store).await;
+        sqlx::query(landfall_store::conformance::LEGACY_AUDIT_ROWS)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        landfall_store::conformance::release_log_seals_older_rows_after(&store).await;
+        store.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn data_survives_a_new_connection() {
     with_db("data_survives_a_new_connection", |opts| async move {
         let store = PgStore::connect_with(opts.clone()).await.unwrap();
@@ -275,7 +290,10 @@ async fn sqlite_to_postgres_and_back_gives_the_same_rows() {
 
             // New rows on PostgreSQL get ids after the copied ones.
             let max = a.list_tokens().await.unwrap().iter().map(|t| t.id).max();
-            let t = pg.create_token("new", &"98".repeat(32), &[]).await.unwrap();
+            let t = pg
+                .create_token("new", &"98".repeat(32), &[], "test")
+                .await
+                .unwrap();
             assert_eq!(Some(t.id - 1), max);
             let app = "com.example.zwei";
             let before = pg.list_audit(app, i64::MIN, i64::MAX).await.unwrap();

@@ -39,6 +39,20 @@ async fn catalog_feed_is_gapless_under_racing_writers() {
 }
 
 #[tokio::test]
+async fn release_log_seals_rows_of_an_older_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("landfall.db"))
+        .await
+        .unwrap();
+    landfall_store::conformance::release_log_seals_older_rows_before(&store).await;
+    sqlx::query(landfall_store::conformance::LEGACY_AUDIT_ROWS)
+        .execute(&store.writer)
+        .await
+        .unwrap();
+    landfall_store::conformance::release_log_seals_older_rows_after(&store).await;
+}
+
+#[tokio::test]
 async fn data_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("landfall.db");
@@ -171,7 +185,10 @@ async fn copy_to_another_file_gives_the_same_rows() {
         );
     }
     // Ids continue after the copied ones.
-    let next = b.create_token("new", &"99".repeat(32), &[]).await.unwrap();
+    let next = b
+        .create_token("new", &"99".repeat(32), &[], "test")
+        .await
+        .unwrap();
     let max = a.list_tokens().await.unwrap().iter().map(|t| t.id).max();
     assert_eq!(Some(next.id - 1), max);
     // A second copy into the now non-empty file is refused without `resume`.

@@ -11,6 +11,7 @@ pub mod conformance;
 pub mod copy;
 pub mod icp;
 mod models;
+pub mod release_log;
 pub mod rows;
 pub mod users;
 
@@ -174,16 +175,33 @@ pub trait Store: users::UserStore + Send + Sync + 'static {
         to_ms: i64,
     ) -> StoreResult<Vec<AuditEntry>>;
 
+    // --- the release log (every audit entry, hash-chained; see `release_log`)
+    /// Entries with `after < seq <= upto`, at most `limit`, in chain order.
+    async fn release_log(
+        &self,
+        after: i64,
+        upto: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<landfall_core::release_log::LogEntry>>;
+    /// The chain's head and the rows outside the chain.
+    async fn release_log_state(&self) -> StoreResult<release_log::ReleaseLogState>;
+    /// Chain the audit rows written before the chain existed (the server calls it at start,
+    /// before it writes anything). Returns how many were sealed.
+    async fn seal_release_log(&self) -> StoreResult<u64>;
+
     // --- tokens
+    /// Store a token and write `token_create` in the release log, in one transaction.
     async fn create_token(
         &self,
         name: &str,
         token_hash: &str,
         scopes: &[Scope],
+        actor: &str,
     ) -> StoreResult<Token>;
     async fn find_token(&self, token_hash: &str) -> StoreResult<Option<Token>>;
     async fn list_tokens(&self) -> StoreResult<Vec<Token>>;
-    async fn revoke_token(&self, id: i64) -> StoreResult<()>;
+    /// Revoke an active token and write `token_revoke` in the release log, in one transaction.
+    async fn revoke_token(&self, id: i64, actor: &str) -> StoreResult<()>;
     async fn count_tokens(&self) -> StoreResult<i64>;
     /// Write a server-wide audit entry (`app_id` = `*`), e.g. a token minted offline.
     async fn audit_server(

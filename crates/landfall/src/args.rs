@@ -59,6 +59,10 @@ pub enum Command {
     Key(KeyCmd),
     /// Show the content-change audit log of an app.
     Audit(AuditArgs),
+    /// The tamper-evident release log: verify the hash chain, export it signed, check an export
+    /// offline.
+    #[command(subcommand)]
+    Log(LogCmd),
     /// Release metrics: active devices, versions, each release's adoption, install success and
     /// duration, failures and health signals (`--json`, `--csv`; Chinese with LANDFALL_LANG=zh).
     Stats(StatsArgs),
@@ -623,6 +627,45 @@ pub struct StatsArgs {
     /// CSV on stdout instead of tables.
     #[arg(long, conflicts_with = "json")]
     pub csv: bool,
+}
+
+// ---- release log ----------------------------------------------------------------------------
+
+#[derive(Debug, Subcommand)]
+pub enum LogCmd {
+    /// Verify the release log: on the server (every entry from the first to the head), or
+    /// offline an exported file with `--file` and `--public-key`. Exits 7 when it is broken,
+    /// naming the first bad entry.
+    Verify {
+        /// An earlier export: its signed head must still be in the server's chain (catches a
+        /// log rewritten since).
+        #[arg(long, value_name = "FILE", conflicts_with = "file")]
+        against: Option<PathBuf>,
+        /// Verify this exported file offline (no server), with `--public-key`.
+        #[arg(long, value_name = "FILE", requires = "public_key")]
+        file: Option<PathBuf>,
+        /// The server's public key (`ed25519:…`, from `landfall log public-key`), or a file
+        /// holding it.
+        #[arg(long, value_name = "KEY")]
+        public_key: Option<String>,
+    },
+    /// Write the whole log as signed JSON Lines for an auditor.
+    Export {
+        /// Where to write it (`-` for stdout).
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Print the public key exports are signed with (give it to auditors out of band).
+    PublicKey,
+    /// List entries in chain order.
+    List {
+        /// Entries after this number.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// At most this many (up to 1000).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
 }
 
 // ---- audit ----------------------------------------------------------------------------------

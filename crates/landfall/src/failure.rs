@@ -17,6 +17,8 @@ pub const EXIT_CONFLICT: u8 = 4;
 pub const EXIT_AUTH: u8 = 5;
 /// The server cannot be reached.
 pub const EXIT_CONNECT: u8 = 6;
+/// The release log (or an export of it) fails verification: something was changed.
+pub const EXIT_TAMPERED: u8 = 7;
 
 /// A failure detected by the CLI itself, with its exit code and stable code.
 #[derive(Debug)]

@@ -391,13 +391,22 @@ pub async fn bootstrap(
     }];
     match from_env.filter(|t| !t.is_empty()) {
         Some(t) => {
-            store.create_token("admin", &hash_token(t), &admin).await?;
+            store
+                .create_token(
+                    "admin",
+                    &hash_token(t),
+                    &admin,
+                    "system:LANDFALL_ADMIN_TOKEN",
+                )
+                .await?;
             tracing::info!("created the first admin token from LANDFALL_ADMIN_TOKEN");
             Ok(None)
         }
         None => {
             let t = new_token();
-            store.create_token("admin", &hash_token(&t), &admin).await?;
+            store
+                .create_token("admin", &hash_token(&t), &admin, "system:first-start")
+                .await?;
             Ok(Some(t))
         }
     }

@@ -8,6 +8,7 @@ pub mod channels;
 pub mod devices;
 pub mod keys;
 pub mod password;
+pub mod release_log;
 pub mod session;
 pub mod stats;
 pub mod tokens;

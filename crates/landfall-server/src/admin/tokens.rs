@@ -58,13 +58,11 @@ pub async fn create(
     let secret = new_token();
     let t = s
         .store
-        .create_token(req.name.trim(), &hash_token(&secret), &scopes)
-        .await?;
-    s.store
-        .audit_server(
+        .create_token(
+            req.name.trim(),
+            &hash_token(&secret),
+            &scopes,
             &caller.actor(),
-            "token_create",
-            serde_json::json!({ "id": t.id, "name": t.name, "scopes": req.scopes }),
         )
         .await?;
     tracing::info!(token = %t.name, id = t.id, "token created");
@@ -110,20 +108,16 @@ pub async fn revoke(
              (`landfall token create --name NAME --scope '*:admin'`) so the server stays manageable",
         ));
     }
-    s.store.revoke_token(id).await.map_err(|e| match e {
-        landfall_store::StoreError::NotFound(_) => HttpError::not_found(
-            "token_not_found",
-            format!("no active token with id {id}; see `landfall token list`"),
-        ),
-        other => other.into(),
-    })?;
     s.store
-        .audit_server(
-            &caller.actor(),
-            "token_revoke",
-            serde_json::json!({ "id": id }),
-        )
-        .await?;
+        .revoke_token(id, &caller.actor())
+        .await
+        .map_err(|e| match e {
+            landfall_store::StoreError::NotFound(_) => HttpError::not_found(
+                "token_not_found",
+                format!("no active token with id {id}; see `landfall token list`"),
+            ),
+            other => other.into(),
+        })?;
     Ok(StatusCode::NO_CONTENT)
 }
 

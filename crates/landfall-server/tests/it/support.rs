@@ -88,6 +88,7 @@ impl TestApp {
                     app: "*".into(),
                     role: Role::Admin,
                 }],
+                "test",
             )
             .await
             .unwrap();
@@ -121,6 +122,7 @@ impl TestApp {
                 .await
                 .unwrap(),
             auth_failures: Default::default(),
+            log_key: Arc::new(landfall_crypto::release_log::LogSigningKey::generate()),
             downloads: Default::default(),
         });
         // The recorder's background writer, as `landfall serve` runs it (stops with the app).

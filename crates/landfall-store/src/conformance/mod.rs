@@ -475,11 +475,11 @@ pub async fn story(s: &dyn Store) {
     assert_eq!(s.count_tokens().await.unwrap(), 0);
     let scopes = vec![Scope::parse("com.example.app:upload").unwrap()];
     let t = s
-        .create_token("ci", &"cd".repeat(32), &scopes)
+        .create_token("ci", &"cd".repeat(32), &scopes, "test")
         .await
         .unwrap();
     assert!(s
-        .create_token("dup", &"cd".repeat(32), &scopes)
+        .create_token("dup", &"cd".repeat(32), &scopes, "test")
         .await
         .is_err());
     let found = s.find_token(&"cd".repeat(32)).await.unwrap().unwrap();
@@ -487,14 +487,99 @@ pub async fn story(s: &dyn Store) {
     assert!(!found.allows(Some(app), Role::Admin));
     assert!(!found.allows(Some("com.other.app"), Role::Read));
     assert!(!found.allows(None, Role::Read));
-    s.revoke_token(t.id).await.unwrap();
+    s.revoke_token(t.id, "test").await.unwrap();
     assert!(matches!(
-        s.revoke_token(t.id).await,
+        s.revoke_token(t.id, "test").await,
         Err(StoreError::NotFound(_))
     ));
     let revoked = s.find_token(&"cd".repeat(32)).await.unwrap().unwrap();
     assert!(!revoked.allows(Some(app), Role::Read));
     assert_eq!(s.list_tokens().await.unwrap().len(), 1);
+
+    // Every audited write above is one entry of the release log, in order, chained.
+    let head = verify_release_log(s).await;
+    let entries = s.release_log(0, i64::MAX, 10_000).await.unwrap();
+    assert_eq!(entries.len() as i64, head.seq);
+    let last = entries.last().unwrap();
+    assert_eq!(
+        (
+            last.action.as_str(),
+            last.app_id.as_str(),
+            last.actor.as_str()
+        ),
+        ("token_revoke", "*", "test")
+    );
+    assert!(entries.iter().any(|e| e.action == "token_create"));
+    assert_eq!(
+        entries.iter().filter(|e| e.app_id == app).count(),
+        s.list_audit(app, 0, i64::MAX).await.unwrap().len()
+    );
+    assert_eq!(s.seal_release_log().await.unwrap(), 0, "nothing to seal");
+    assert_eq!(verify_release_log(s).await, head);
+}
+
+/// Rows an older version wrote (no `seq`): the test inserts them with [`LEGACY_AUDIT_ROWS`] by
+/// raw SQL between the two calls. Before sealing they are outside the chain; sealing chains them
+/// after the existing entries in id order; writes after that continue the chain.
+pub async fn release_log_seals_older_rows_before(s: &dyn Store) {
+    s.create_app("com.example.sealed", "Sealed", "admin")
+        .await
+        .unwrap();
+}
+
+/// Inserts three audit rows the way a version without the chain did.
+pub const LEGACY_AUDIT_ROWS: &str =
+    "INSERT INTO audit_log (app_id, at, actor, action, detail) VALUES \
+     ('com.example.sealed', 1, 'token:old', 'channel_update', '{\"bundle\":\"1.0.0\"}'), \
+     ('com.example.sealed', 2, 'token:old', 'channel_update', '{\"bundle\":\"1.0.1\"}'), \
+     ('*', 3, 'offline:root', 'token_create', '{}')";
+
+/// The second half of [`release_log_seals_older_rows_before`].
+pub async fn release_log_seals_older_rows_after(s: &dyn Store) {
+    let state = s.release_log_state().await.unwrap();
+    assert_eq!((state.head.seq, state.outside), (1, 3), "{state:?}");
+    assert!(state.first_outside_id.is_some());
+    assert_eq!(s.seal_release_log().await.unwrap(), 3);
+    s.update_app_settings(
+        "com.example.sealed",
+        AppSettingsPatch {
+            expose_metadata: Some(true),
+            ..Default::default()
+        },
+        "admin",
+    )
+    .await
+    .unwrap();
+    let head = verify_release_log(s).await;
+    let entries = s.release_log(0, i64::MAX, 100).await.unwrap();
+    let order: Vec<(i64, &str)> = entries.iter().map(|e| (e.at, e.action.as_str())).collect();
+    assert_eq!(
+        &order[1..4],
+        &[
+            (1, "channel_update"),
+            (2, "channel_update"),
+            (3, "token_create")
+        ]
+    );
+    assert_eq!(head.seq, 5);
+}
+
+/// Walk the whole release log through the chain rules; panics at a break. Returns the head.
+pub async fn verify_release_log(s: &dyn Store) -> landfall_core::release_log::Checkpoint {
+    let state = s.release_log_state().await.unwrap();
+    assert_eq!(state.outside, 0, "rows outside the chain: {state:?}");
+    let mut v = landfall_core::release_log::ChainVerifier::new();
+    let mut after = 0;
+    loop {
+        let page = s.release_log(after, state.head.seq, 100).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for e in &page {
+            v.push(e).unwrap_or_else(|b| panic!("{b}"));
+        }
+    }
+    v.finish(Some(&state.head))
+        .unwrap_or_else(|b| panic!("{b}"))
 }
 
 /// The ICP desk's story: filings with revisions and history, documents, completions, incidents,
@@ -745,14 +830,14 @@ pub async fn copy_fixture(s: &dyn Store, icp: &dyn crate::icp::IcpStore) {
     .await
     .unwrap();
     let admin = [Scope::parse("*:admin").unwrap()];
-    s.create_token("ci-2", &"12".repeat(32), &admin)
+    s.create_token("ci-2", &"12".repeat(32), &admin, "test")
         .await
         .unwrap();
     let old = s
-        .create_token("old", &"ef".repeat(32), &admin)
+        .create_token("old", &"ef".repeat(32), &admin, "test")
         .await
         .unwrap();
-    s.revoke_token(old.id).await.unwrap();
+    s.revoke_token(old.id, "test").await.unwrap();
     s.audit_server("offline", "token_create", serde_json::json!({"name": "ci"}))
         .await
         .unwrap();

@@ -257,6 +257,47 @@ pub async fn listings_limit_filter_and_count(store: Arc<dyn Store>) {
         .all(|e| e.at < before));
 }
 
+/// Audited writes from many tasks at once (tokens, apps, app switches): every one is an entry of
+/// one unbroken chain, numbered without gaps, none lost.
+pub async fn concurrent_audited_writes_form_one_chain(store: Arc<dyn Store>) {
+    const TASKS: usize = 8;
+    const EACH: usize = 6;
+    let mut tasks = Vec::new();
+    for t in 0..TASKS {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let app = format!("com.example.chain{t}");
+            store.create_app(&app, "Chain", "admin").await.unwrap();
+            for i in 0..EACH {
+                let hash = format!("{t:02x}{i:02x}").repeat(16);
+                let token = store
+                    .create_token(&format!("t{t}-{i}"), &hash, &[], &format!("task{t}"))
+                    .await
+                    .unwrap();
+                if i % 2 == 0 {
+                    store
+                        .revoke_token(token.id, &format!("task{t}"))
+                        .await
+                        .unwrap();
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let head = crate::conformance::verify_release_log(store.as_ref()).await;
+    let entries = store.release_log(0, i64::MAX, 10_000).await.unwrap();
+    let tokens = entries
+        .iter()
+        .filter(|e| e.action.starts_with("token_"))
+        .count();
+    assert_eq!(tokens, TASKS * (EACH + EACH / 2));
+    assert_eq!(entries.len() as i64, head.seq);
+    let seqs: Vec<i64> = entries.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=head.seq).collect::<Vec<_>>());
+}
+
 /// Active devices and the version distribution (kept per hour of last check-in in
 /// `device_hours`) and filtered device counts answer what a pass over every device answers, for
 /// times inside hours, on hour boundaries and on a device's own check-in time, per channel, after
@@ -412,6 +453,7 @@ macro_rules! store_cases {
         $crate::store_cases!(@case $make, concurrent_device_assignments_keep_one_row);
         $crate::store_cases!(@case $make, listings_limit_filter_and_count);
         $crate::store_cases!(@case $make, device_counts_equal_a_pass_over_the_devices);
+        $crate::store_cases!(@case $make, concurrent_audited_writes_form_one_chain);
     };
     (@case $make:expr, $name:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,7 @@ mod bundle;
 mod channel;
 mod device;
 mod key;
+mod log;
 mod migrate;
 mod stats;
 mod token;
@@ -57,6 +58,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::User(cmd) => user::run(ctx, cmd).await,
         Command::Key(cmd) => key::run(ctx, cmd),
         Command::Audit(args) => audit(ctx, args).await,
+        Command::Log(cmd) => log::run(ctx, cmd).await,
         Command::Stats(args) => stats::run(ctx, args).await,
         Command::Status => status(ctx).await,
         Command::Migrate(args) => migrate::run(ctx, args).await,

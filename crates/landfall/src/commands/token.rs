@@ -43,22 +43,16 @@ async fn create_offline(
         .with_context(|| format!("cannot open the database {url}"))?
         .store;
     let secret = landfall_server::admin::auth::new_token();
+    let actor = format!(
+        "offline:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    );
     let t = store
         .create_token(
             name,
             &landfall_server::admin::auth::hash_token(&secret),
             &parsed,
-        )
-        .await?;
-    let actor = format!(
-        "offline:{}",
-        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-    );
-    store
-        .audit_server(
             &actor,
-            "token_create_offline",
-            serde_json::json!({ "id": t.id, "name": t.name, "scopes": scopes }),
         )
         .await?;
     let value =
