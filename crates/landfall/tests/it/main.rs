@@ -13,6 +13,7 @@ mod oracle;
 mod parity;
 mod postgres;
 mod readme;
+mod release_log;
 mod restart;
 mod scale_out;
 mod stats_cli;

@@ -193,6 +193,31 @@ impl Server {
         }
     }
 
+    /// Run raw SQL on the server's own database, around the server (as someone with database
+    /// access would): the SQLite file in the data dir, or the pass's PostgreSQL database.
+    pub async fn execute_sql(&self, sql: &str) -> u64 {
+        use sqlx::{ConnectOptions, Connection, Executor};
+        let affected = match &self._pg {
+            Some(pg) => {
+                let mut c = sqlx::PgConnection::connect(pg.url()).await.unwrap();
+                let r = c.execute(sql).await.unwrap().rows_affected();
+                c.close().await.unwrap();
+                r
+            }
+            None => {
+                let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(self.data_dir.join("landfall.db"))
+                    .connect()
+                    .await
+                    .unwrap();
+                let r = c.execute(sql).await.unwrap().rows_affected();
+                c.close().await.unwrap();
+                r
+            }
+        };
+        affected
+    }
+
     /// Replace the extra `landfall serve` arguments used by the next [`Server::restart`] (the
     /// PostgreSQL pass keeps the server's database).
     pub fn set_args(&mut self, extra: &[&str]) {
