@@ -399,6 +399,49 @@ pub struct DeviceInfo {
     pub last_seen: i64,
 }
 
+/// Answer of `GET /apps/{app}/devices/{device_id}/explain`: the update decision for the device as
+/// it last checked in, replayed rule by rule against the channels as they are now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceExplanation {
+    /// The device as it last checked in.
+    pub device: DeviceInfo,
+    /// The channel it resolves to (null when none: `answer` says why).
+    pub channel: Option<String>,
+    /// Why that channel: `override` (an operator forced it), `device_choice` (the device asked
+    /// for it) or `public` (the app's public channel for its platform).
+    pub channel_rule: Option<String>,
+    /// The channel's own bundle (`builtin` for the binary's).
+    pub channel_bundle: Option<String>,
+    /// The channel's rollout, when above 0 %.
+    pub rollout: Option<ExplainedRollout>,
+    /// The bundle the channel and the rollout chose.
+    pub target: Option<String>,
+    /// `update`, `revert_to_builtin` or `no_update`.
+    pub answer: String,
+    /// With `update`: the bundle sent.
+    pub bundle: Option<String>,
+    /// With `no_update`: Capgo's error code, kind (`up_to_date`, `blocked`, `failed`) and message —
+    /// the rule that answered (e.g. a channel flag that blocked it).
+    pub error: Option<String>,
+    pub kind: Option<String>,
+    pub message: Option<String>,
+}
+
+/// A rollout as one device sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ExplainedRollout {
+    pub bundle: String,
+    pub percent: f64,
+    pub paused: bool,
+    /// The device's sticky bucket in 0..10000.
+    pub bucket: u16,
+    /// The bucket must be below this (the share in basis points) to be chosen.
+    pub threshold: u16,
+    /// The device already runs the rollout's bundle (it keeps it).
+    pub already_on: bool,
+    pub chosen: bool,
+}
+
 /// `PUT /apps/{app}/devices/{device_id}/override`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SetOverride {

@@ -37,6 +37,7 @@ pub use landfall_api_types::{
     UserInfo,
 };
 pub use landfall_api_types::{ChangePassword, CreateUser};
+pub use landfall_api_types::{DeviceExplanation, ExplainedRollout};
 pub use landfall_api_types::{LogEntryInfo, LogProblem, LogPublicKey, LogVerification};
 
 fn too_large(path: &Path, len: u64, max: u64) -> Error {
@@ -435,6 +436,12 @@ impl Client {
                 }
             }
         }
+        self.json(self.req(Method::GET, url)).await
+    }
+
+    /// `GET /api/v1/apps/{app}/devices/{device_id}/explain`.
+    pub async fn explain_device(&self, app: &str, device_id: &str) -> Result<DeviceExplanation> {
+        let url = self.api(&["apps", app, "devices", device_id, "explain"]);
         self.json(self.req(Method::GET, url)).await
     }
 

@@ -15,6 +15,7 @@ pub mod bundle_zip;
 pub mod channel;
 pub mod clip;
 pub mod decide;
+pub mod explain;
 pub mod names;
 pub mod plugin;
 pub mod release_log;

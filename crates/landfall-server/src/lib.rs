@@ -106,6 +106,10 @@ pub fn build_router(state: Shared) -> Router {
             "/apps/{app}/devices/{device_id}/override",
             axum::routing::put(devices::set_override).delete(devices::clear_override),
         )
+        .route(
+            "/apps/{app}/devices/{device_id}/explain",
+            get(devices::explain),
+        )
         .route("/apps/{app}/audit", get(devices::audit))
         .route("/apps/{app}/stats", get(admin::stats::report))
         .route("/apps/{app}/stats/live", get(admin::stats::live))

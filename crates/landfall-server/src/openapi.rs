@@ -75,7 +75,7 @@ fn operation_stem(path: &str) -> String {
         apps::create, apps::list, apps::get, apps::update,
         bundles::upload, bundles::external, bundles::list, bundles::get, bundles::delete,
         channels::create, channels::list, channels::get, channels::update, channels::rollback, channels::history,
-        devices::list, devices::set_override, devices::clear_override, devices::audit,
+        devices::list, devices::explain, devices::set_override, devices::clear_override, devices::audit,
         keys::add, keys::list, keys::remove,
         stats::report, stats::live,
         tokens::create, tokens::list, tokens::revoke, tokens::limits,

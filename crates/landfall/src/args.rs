@@ -493,6 +493,9 @@ pub enum DeviceCmd {
         #[arg(long)]
         clear: bool,
     },
+    /// Why a device gets what it gets: its channel and why, the rollout bucket against the share,
+    /// the target, and the rule that answered (Chinese with LANDFALL_LANG=zh).
+    Explain { app_id: String, device_id: String },
 }
 
 // ---- token ----------------------------------------------------------------------------------

@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use landfall_api_types::{AuditInfo, DeviceInfo, OverrideInfo, ReplacedOverride, SetOverride};
+use landfall_api_types::{
+    AuditInfo, DeviceExplanation, DeviceInfo, ExplainedRollout, OverrideInfo, ReplacedOverride,
+    SetOverride,
+};
 use landfall_store::{DeviceFilter, Role};
 use serde::Deserialize;
 
@@ -75,28 +78,158 @@ pub async fn list(
             .into_iter()
             .map(|d| {
                 let stored = overrides.remove(&d.last.device_id);
-                DeviceInfo {
-                    override_set_by: stored.as_ref().map(|o| o.1.clone()),
-                    override_at: stored.as_ref().map(|o| o.2),
-                    override_channel: stored.map(|o| o.0),
-                    device_id: d.last.device_id,
-                    custom_id: d.last.custom_id,
-                    platform: d.last.platform,
-                    version_name: d.last.version_name,
-                    version_build: d.last.version_build,
-                    version_code: d.last.version_code,
-                    version_os: d.last.version_os,
-                    plugin_version: d.last.plugin_version,
-                    is_emulator: d.last.is_emulator,
-                    is_prod: d.last.is_prod,
-                    install_source: d.last.install_source,
-                    channel: d.last.channel,
-                    first_seen: d.first_seen,
-                    last_seen: d.last.seen_at,
-                }
+                device_info(d, stored)
             })
             .collect(),
     ))
+}
+
+fn device_info(d: landfall_store::Device, stored: Option<(String, String, i64)>) -> DeviceInfo {
+    DeviceInfo {
+        override_set_by: stored.as_ref().map(|o| o.1.clone()),
+        override_at: stored.as_ref().map(|o| o.2),
+        override_channel: stored.map(|o| o.0),
+        device_id: d.last.device_id,
+        custom_id: d.last.custom_id,
+        platform: d.last.platform,
+        version_name: d.last.version_name,
+        version_build: d.last.version_build,
+        version_code: d.last.version_code,
+        version_os: d.last.version_os,
+        plugin_version: d.last.plugin_version,
+        is_emulator: d.last.is_emulator,
+        is_prod: d.last.is_prod,
+        install_source: d.last.install_source,
+        channel: d.last.channel,
+        first_seen: d.first_seen,
+        last_seen: d.last.seen_at,
+    }
+}
+
+/// Why a device gets what it gets: its last check-in replayed against the channels as they are
+/// now — the channel and why, the rollout bucket against the share, the target, and the rule that
+/// answered. A device that last resolved to a channel other than its override and the public
+/// channel asked for it itself (`defaultChannel`), and is explained so.
+#[utoipa::path(get, path = "/api/v1/apps/{app}/devices/{device_id}/explain", tag = "devices",
+    responses((status = 200, body = DeviceExplanation), (status = 400, body = landfall_api_types::ApiError),
+              (status = 404, body = landfall_api_types::ApiError)))]
+pub async fn explain(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path((app, device_id)): Path<(String, String)>,
+) -> HttpResult<Json<DeviceExplanation>> {
+    caller.require(Some(&app), Role::Read)?;
+    existing_app(&s, &app).await?;
+    let device_id = check_device(&device_id)?;
+    s.devices.caught_up(RECORDER_STALL).await;
+    let not_seen = || {
+        HttpError::not_found(
+            "device_not_found",
+            format!("device {device_id} has not checked in with {app}; see `landfall device list {app}`"),
+        )
+    };
+    let found = s
+        .store
+        .list_devices(
+            &app,
+            &DeviceFilter {
+                search: Some(device_id.clone()),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await?
+        .into_iter()
+        .find(|d| d.last.device_id == device_id)
+        .ok_or_else(not_seen)?;
+    let view = s.catalog.app(&app).ok_or_else(not_seen)?;
+    let override_channel = view.overrides.get(&device_id).copied();
+    let last = &found.last;
+    let mut info = landfall_core::plugin::InfoObject {
+        platform: Some(last.platform.clone()),
+        device_id: Some(last.device_id.clone()),
+        app_id: Some(app.clone()),
+        custom_id: Some(last.custom_id.clone()),
+        version_build: Some(last.version_build.clone()),
+        version_code: Some(last.version_code.clone()),
+        version_os: Some(last.version_os.clone()),
+        version_name: Some(last.version_name.clone()),
+        plugin_version: Some(last.plugin_version.clone()),
+        is_emulator: Some(last.is_emulator),
+        is_prod: Some(last.is_prod),
+        key_id: (!last.key_id.is_empty()).then(|| last.key_id.clone()),
+        ..Default::default()
+    }
+    .validate()
+    .map_err(|e| {
+        HttpError::conflict(
+            "device_not_explainable",
+            format!(
+                "the stored check-in of {device_id} cannot be replayed: {}",
+                e.message
+            ),
+        )
+    })?;
+    let public =
+        landfall_core::decide::public_channel(&info, &view.channels).map(|c| c.name.as_str());
+    if override_channel.is_none()
+        && !last.channel.is_empty()
+        && public != Some(last.channel.as_str())
+    {
+        info.default_channel = Some(last.channel.clone());
+    }
+    let e = landfall_core::explain::explain(&info, &view.channels, override_channel);
+    let (answer, bundle, error, kind, message) = match e.answer {
+        landfall_core::explain::Answer::Update { bundle } => {
+            ("update", Some(bundle), None, None, None)
+        }
+        landfall_core::explain::Answer::RevertToBuiltin => {
+            ("revert_to_builtin", None, None, None, None)
+        }
+        landfall_core::explain::Answer::NoUpdate {
+            error,
+            kind,
+            message,
+        } => ("no_update", None, Some(error), Some(kind), Some(message)),
+    };
+    let stored = override_channel.and_then(|id| {
+        view.channels
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| (c.name.clone(), String::new(), 0))
+    });
+    let mut device = device_info(found, stored);
+    // The list shows who stored an override; here only which channel.
+    device.override_set_by = None;
+    device.override_at = None;
+    Ok(Json(DeviceExplanation {
+        device,
+        channel_rule: e.channel.as_ref().map(|c| {
+            match c.rule {
+                landfall_core::explain::ChannelRule::Override => "override",
+                landfall_core::explain::ChannelRule::DeviceChoice => "device_choice",
+                landfall_core::explain::ChannelRule::Public => "public",
+            }
+            .to_owned()
+        }),
+        channel_bundle: e.channel.as_ref().map(|c| c.bundle.clone()),
+        channel: e.channel.map(|c| c.name),
+        rollout: e.rollout.map(|r| ExplainedRollout {
+            percent: f64::from(r.basis_points) / 100.0,
+            bundle: r.bundle,
+            paused: r.paused,
+            bucket: r.bucket,
+            threshold: r.basis_points,
+            already_on: r.already_on,
+            chosen: r.chosen,
+        }),
+        target: e.target,
+        answer: answer.to_owned(),
+        bundle,
+        error,
+        kind,
+        message,
+    }))
 }
 
 fn check_device(id: &str) -> HttpResult<String> {

@@ -5,6 +5,7 @@ mod browser;
 mod cli;
 mod control_plane;
 mod e2e;
+mod explain;
 mod hardening;
 mod icp_cli;
 mod logs;
