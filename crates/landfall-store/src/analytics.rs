@@ -7,9 +7,25 @@
 //! migration defines, so they change in the same transaction as the rows they count, whoever writes
 //! those rows (stats ingestion or the device recorder).
 
-/// Rows in one multi-row statement of ingestion (16 parameters a row: far below SQLite's 32,766
-/// and PostgreSQL's 65,535 bound parameters).
-pub const ROWS_PER_STATEMENT: usize = 1_000;
+/// Row counts of ingestion's multi-row statements, largest first (16 parameters a row at most:
+/// 1,000 rows stay far below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters). Every
+/// batch is cut into slices of exactly these sizes ([`statement_chunks`]), so each table has at
+/// most this many distinct statements: each engine prepares them once and reuses them from its
+/// statement cache, instead of compiling a new statement of thousands of parameters for every
+/// commit whose size differs from the last one.
+pub const STATEMENT_ROWS: [usize; 10] = [1_000, 500, 200, 100, 50, 20, 10, 5, 2, 1];
+
+/// `rows` cut into consecutive slices whose lengths are all in [`STATEMENT_ROWS`] (largest that
+/// fits first: at most two slices of each size but the largest).
+pub fn statement_chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        let n = STATEMENT_ROWS.iter().copied().find(|&n| n <= rest.len())?;
+        let (head, tail) = rest.split_at(n);
+        rest = tail;
+        Some(head)
+    })
+}
 
 /// How a statement names its parameters: `$1, $2, …` (PostgreSQL), or `?, ?, …` in order (SQLite:
 /// there, every `$n` is a name the engine looks up in a list, so binding a statement with
@@ -261,7 +277,7 @@ macro_rules! sql_analytics {
             // of two identical events is the one stored.
             let ordered = a::in_time_order(events);
             let mut stored: std::collections::HashMap<a::EventKey, String> = Default::default();
-            for chunk in ordered.chunks(a::ROWS_PER_STATEMENT) {
+            for chunk in a::statement_chunks(&ordered) {
                 let sql = a::insert_events_sql(chunk.len(), style);
                 let mut q = sqlx::query(&sql);
                 for e in chunk {
@@ -300,7 +316,7 @@ macro_rules! sql_analytics {
             let installs: Vec<_> = a::install_changes(fresh.iter().copied())
                 .into_iter()
                 .collect();
-            for chunk in installs.chunks(a::ROWS_PER_STATEMENT) {
+            for chunk in a::statement_chunks(&installs) {
                 let sql = a::add_installs_sql(chunk.len(), style);
                 let mut q = sqlx::query(&sql);
                 for ((app, version, device), c) in chunk {
@@ -316,7 +332,7 @@ macro_rules! sql_analytics {
             }
             let mut daily: Vec<_> = daily.into_iter().collect();
             daily.sort_by(|x, y| x.0.cmp(&y.0));
-            for chunk in daily.chunks(a::ROWS_PER_STATEMENT) {
+            for chunk in a::statement_chunks(&daily) {
                 let sql = a::add_daily_sql(chunk.len(), style);
                 let mut q = sqlx::query(&sql);
                 for (k, n) in chunk {
@@ -522,6 +538,22 @@ macro_rules! sql_analytics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statement_chunks_cover_every_row_in_order_with_few_sizes() {
+        for n in [0usize, 1, 7, 249, 256, 999, 1_000, 1_001, 2_743, 10_000] {
+            let rows: Vec<usize> = (0..n).collect();
+            let chunks: Vec<&[usize]> = statement_chunks(&rows).collect();
+            assert_eq!(chunks.concat(), rows, "{n}");
+            assert!(chunks.iter().all(|c| STATEMENT_ROWS.contains(&c.len())));
+            for size in &STATEMENT_ROWS[1..] {
+                assert!(
+                    chunks.iter().filter(|c| c.len() == *size).count() <= 2,
+                    "{n}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn placeholders_number_rows_then_columns() {
