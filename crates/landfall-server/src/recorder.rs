@@ -17,7 +17,10 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 const SHARDS: usize = 16;
-const BATCH: usize = 5_000;
+/// Devices per write transaction. Small enough that the one writer connection is never held long:
+/// an operator's rollback queued behind a recorder round waits for one transaction of this many
+/// upserts (with their `device_hours` and search-index triggers), not for the whole backlog.
+const BATCH: usize = 500;
 /// How stale `last_seen` may get for a device whose check-ins change nothing else.
 pub const REFRESH_MS: i64 = 60_000;
 
