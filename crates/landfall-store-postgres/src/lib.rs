@@ -1004,8 +1004,16 @@ impl Store for PgStore {
     }
 
     async fn count_devices(&self, app_id: &str, f: &DeviceFilter) -> StoreResult<u64> {
-        let (filter, values) = device_filter(f);
-        let sql = format!("SELECT COUNT(*) FROM devices WHERE {filter}");
+        let (sql, values) = match landfall_store::rows::device_hours_count(f) {
+            Some(counted) => counted,
+            None => {
+                let (filter, values) = device_filter(f);
+                (
+                    format!("SELECT COUNT(*) FROM devices WHERE {filter}"),
+                    values,
+                )
+            }
+        };
         let mut q = sqlx::query(&sql).bind(app_id);
         for v in &values {
             q = q.bind(v);

@@ -1022,6 +1022,13 @@ impl Store for SqliteStore {
     }
 
     async fn count_devices(&self, app_id: &str, f: &DeviceFilter) -> StoreResult<u64> {
+        if let Some((sql, values)) = landfall_store::rows::device_hours_count(f) {
+            let row = with_values(&sql, app_id, &values)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db)?;
+            return Ok(row.get::<i64, _>(0) as u64);
+        }
         let row = match search_index_query(f) {
             None => {
                 let (filter, values) = device_filter(f, "");

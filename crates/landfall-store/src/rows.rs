@@ -95,6 +95,28 @@ pub fn device_where(
     (sql, values)
 }
 
+/// A count of devices that `device_hours` answers without reading `devices` (a filter on channel
+/// and/or bundle, no search, no platform): the statement and the values to bind after the app id.
+/// Every device is in exactly one `device_hours` row (its last check-in's hour), kept by triggers
+/// in the same transaction as the device, so the sum is the exact count — over a few rows per hour
+/// instead of every device of a channel.
+pub fn device_hours_count(f: &DeviceFilter) -> Option<(String, Vec<String>)> {
+    if f.search.is_some() || f.platform.is_some() {
+        return None;
+    }
+    let mut sql =
+        "SELECT CAST(COALESCE(SUM(devices), 0) AS BIGINT) FROM device_hours WHERE app_id = $1"
+            .to_owned();
+    let mut values = Vec::new();
+    for (column, value) in [("channel", &f.channel), ("version_name", &f.version_name)] {
+        if let Some(v) = value {
+            sql.push_str(&format!(" AND {column} = ${}", values.len() + 2));
+            values.push(v.clone());
+        }
+    }
+    Some((sql, values))
+}
+
 /// The text a device search looks for: the search without `%` and `_` (see
 /// [`device_search_pattern`]).
 pub fn device_search_text(f: &DeviceFilter) -> Option<String> {

@@ -238,7 +238,8 @@ try {
     await waitText(admin, '[data-test=nav-overview]', 'Overview', 'the navigation is in English');
     check((await admin.evaluate(() => document.documentElement.lang)) === 'en', 'html lang is en');
     await waitText(admin, '.page-header h1', 'Overview', 'the page title is in English');
-    check((await admin.locator('body').innerText()).includes('Adoption of the latest releases'), 'the overview is in English');
+    // The page re-renders in the new language (its data fetched again): wait for its sections.
+    await waitText(admin, '#page', 'Adoption of the latest releases', 'the overview is in English');
     check(!/[\u4e00-\u9fff]/.test(await admin.locator('.sidebar').innerText()), 'no Chinese left in the English navigation');
     await admin.waitForSelector('[data-test=adoption-chart] canvas');
     await shot(admin, 'overview-en');
